@@ -1,0 +1,158 @@
+import { isJsonObject, parseWandbJson, reviveNonFinite, stringifyJson, type JsonObject } from '../json.js';
+import type { RunRow } from '../columns.js';
+import { TraindbError } from '../errors.js';
+import { hash53 } from '../hash.js';
+import type { WandbRunNode } from '../wandb-run.js';
+import { flattenAttributes, type Attribute } from './attributes.js';
+import { getPath, unwrapConfig } from './config.js';
+import { toText } from './coerce.js';
+import { DEFAULT_EXTRACTION, extractColumns, type ExtractionMap } from './extraction.js';
+import { buildObjectives, type ObjectiveRow } from './objectives.js';
+import { buildScaffolds, type ScaffoldRow } from './scaffolds.js';
+import { isTerminalStatus, statusFromState } from './status.js';
+import { addSeconds, toUtcIso } from './time.js';
+
+/** Everything traindb stores about one run, derived from one W&B run node with no I/O. */
+export interface NormalizedRun {
+  run: RunRow;
+  objectives: ObjectiveRow[];
+  scaffolds: ScaffoldRow[];
+  attributes: Attribute[];
+  /** Values that were present but unusable (kept in the JSON, not extracted). */
+  warnings: string[];
+  /** The W&B version of this data (updatedAt, else heartbeatAt, else createdAt): an older one never overwrites a newer one. */
+  version: string | null;
+  /** Content fingerprint: equal hashes mean re-ingesting changes nothing. */
+  hash: string;
+}
+
+export interface NormalizeOptions {
+  /** Column ← source mapping (defaults from the seed document). */
+  extraction?: ExtractionMap;
+  /** Config key holding the launch id that becomes run_id (default `run_id`). */
+  launchIdKey?: string;
+  /** Used when the node does not say which project it belongs to (e.g. a bare export file). */
+  entity?: string | undefined;
+  project?: string | undefined;
+}
+
+export function normalizeRun(node: WandbRunNode, options: NormalizeOptions = {}): NormalizedRun {
+  if (!node || typeof node !== 'object') throw invalid('?', `expected a W&B run object, got ${JSON.stringify(node)}`);
+  const name = typeof node.name === 'string' && node.name.trim() !== '' ? node.name : null;
+  if (!name) throw invalid('?', `the run has no "name" (W&B's run id); got ${JSON.stringify(node.name)}`);
+
+  const entity = node.project?.entityName ?? options.entity;
+  const project = node.project?.name ?? options.project;
+  if (!entity || !project) {
+    throw invalid(name, 'no entity/project: the node has no project {name entityName}; pass --entity and --project');
+  }
+
+  const rawConfig = parseDocument(name, 'config', node.config);
+  const summary = parseDocument(name, 'summaryMetrics', node.summaryMetrics);
+  const system = parseDocument(name, 'systemMetrics', node.systemMetrics);
+  const { config, internals } = unwrapConfig(rawConfig);
+
+  const launchIdKey = options.launchIdKey ?? 'run_id';
+  const launchId = toText(getPath(config, launchIdKey) ?? null);
+  const runId = launchId && launchId.trim() !== '' ? launchId : `${entity}/${project}/${name}`;
+
+  const extracted = extractColumns(options.extraction ?? DEFAULT_EXTRACTION, {
+    config,
+    summary,
+    wandb: node as unknown as Record<string, unknown>,
+  });
+  const objectives = buildObjectives(config, summary);
+  const status = statusFromState(node.state);
+  const createdAt = toUtcIso(node.createdAt);
+  const heartbeatAt = toUtcIso(node.heartbeatAt);
+  const updatedAt = toUtcIso(node.updatedAt);
+  const runtime = typeof summary['_runtime'] === 'number' && Number.isFinite(summary['_runtime']) ? summary['_runtime'] : null;
+  const duration = runtime ?? (typeof node.computeSeconds === 'number' ? node.computeSeconds : null);
+  const endedAt = isTerminalStatus(status)
+    ? (heartbeatAt ?? (createdAt && duration !== null ? addSeconds(createdAt, duration) : null))
+    : null;
+  const tags = Array.isArray(node.tags) ? node.tags.filter((t): t is string => typeof t === 'string') : [];
+
+  const run: RunRow = {
+    run_id: runId,
+    wandb_run_id: name,
+    run_name: node.displayName ?? null,
+    wandb_entity: entity,
+    wandb_project: project,
+    created_at: createdAt,
+    started_at: createdAt,
+    ended_at: endedAt,
+    duration_seconds: duration === null ? null : Math.round(duration),
+    heartbeat_at: heartbeatAt,
+    wandb_updated_at: updatedAt,
+    status,
+    state: node.state ?? null,
+    host: null,
+    instance_id: null,
+    config_file_path: null,
+    chain_of_custody_id: null,
+    batch_size: null,
+    learning_rate: null,
+    beta: null,
+    gradient_method: null,
+    num_gpus: null,
+    num_objectives: null,
+    num_scaffolds: null,
+    max_steps: null,
+    gradient_accumulation_steps: null,
+    max_grad_norm: null,
+    mixed_precision: null,
+    gradient_checkpointing: null,
+    enable_moving_targets: null,
+    n_clusters: null,
+    return_groups: null,
+    final_loss: null,
+    final_grad_norm: null,
+    final_learning_rate: null,
+    total_training_steps: null,
+    ...extracted.values,
+    tags_json: JSON.stringify(tags),
+    notes: node.notes ?? null,
+    wandb_group: node.group ?? null,
+    job_type: node.jobType ?? null,
+    sweep_name: node.sweepName ?? null,
+    wandb_user: node.user?.username ?? node.user?.name ?? null,
+    config_json: stringifyJson(config),
+    final_metrics_json: stringifyJson(summary),
+    system_metrics_json: stringifyJson(system),
+    wandb_internal_json: stringifyJson(internals),
+  };
+
+  const scaffolds = buildScaffolds(summary);
+  const attributes = [
+    ...flattenAttributes('config', config),
+    ...flattenAttributes('summary', summary),
+    ...flattenAttributes('system', system),
+    ...flattenAttributes('meta', { tags }),
+  ];
+  return {
+    run,
+    objectives,
+    scaffolds,
+    attributes,
+    warnings: extracted.warnings,
+    version: updatedAt ?? heartbeatAt ?? createdAt,
+    hash: hash53(JSON.stringify([run, objectives, scaffolds])),
+  };
+}
+
+function parseDocument(run: string, field: string, value: WandbRunNode['config']): JsonObject {
+  if (value === null || value === undefined || value === '') return {};
+  let parsed: unknown;
+  try {
+    parsed = typeof value === 'string' ? parseWandbJson(value) : reviveNonFinite(value);
+  } catch (error) {
+    throw invalid(run, `${field} is not valid JSON (${(error as Error).message})`, error);
+  }
+  if (!isJsonObject(parsed)) throw invalid(run, `${field} must be a JSON object, got ${JSON.stringify(parsed).slice(0, 80)}`);
+  return parsed;
+}
+
+function invalid(run: string, reason: string, cause?: unknown): TraindbError {
+  return new TraindbError('INVALID_RUN', `run ${run}: ${reason}`, cause === undefined ? undefined : { cause });
+}

@@ -1,0 +1,37 @@
+import { TraindbError } from '../core/errors.js';
+import { migrateSqlite, type MigrationReport } from './sqlite/migrate.js';
+import { openSqliteFile } from './sqlite/open.js';
+import { SqliteStore } from './sqlite/sqlite-store.js';
+import type { RunStore } from './store.js';
+
+export interface OpenedStore {
+  store: RunStore;
+  migration: MigrationReport;
+}
+
+/**
+ * Opens the database named by a path or URL and brings its schema up to date.
+ * `traindb.sqlite`, `./data/x.db`, `sqlite:///abs/path.db`, `file:x.db` → SQLite; `postgres://…` → PostgreSQL.
+ */
+export async function openStore(location: string): Promise<OpenedStore> {
+  if (/^postgres(ql)?:\/\//i.test(location)) {
+    throw new TraindbError(
+      'DATABASE',
+      `PostgreSQL (${redactUrl(location)}) is not supported by this version yet; use a SQLite path such as traindb.sqlite`,
+    );
+  }
+  const path = location.replace(/^sqlite:\/\//i, '').replace(/^file:/i, '');
+  const db = openSqliteFile(path);
+  try {
+    const migration = migrateSqlite(db);
+    return { store: new SqliteStore(db), migration };
+  } catch (error) {
+    db.close();
+    throw error;
+  }
+}
+
+/** Database URLs may carry a password; never print it. */
+export function redactUrl(url: string): string {
+  return url.replace(/\/\/([^:@/]+):([^@/]+)@/, '//$1:***@');
+}

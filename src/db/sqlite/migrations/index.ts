@@ -1,0 +1,12 @@
+import type { Database } from 'better-sqlite3';
+import * as m001 from './001-v2-schema.js';
+import * as m002 from './002-sync-state.js';
+
+export interface SqliteMigration {
+  version: number;
+  name: string;
+  up(db: Database): void;
+}
+
+/** Forward-only, in order. Never edit a shipped migration: add the next one. */
+export const SQLITE_MIGRATIONS: readonly SqliteMigration[] = [m001, m002];

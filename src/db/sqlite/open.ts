@@ -1,0 +1,41 @@
+import Database from 'better-sqlite3';
+import { mkdirSync } from 'node:fs';
+import { dirname } from 'node:path';
+import { TraindbError } from '../../core/errors.js';
+
+/**
+ * Opens (creating if needed) a traindb SQLite file with the settings every connection must share:
+ * WAL so readers never block the writer, a busy timeout for the writer lock, foreign keys on.
+ */
+export function openSqliteFile(path: string, options: { readonly?: boolean } = {}): Database.Database {
+  if (path !== ':memory:' && !options.readonly) mkdirSync(dirname(path), { recursive: true });
+  let db: Database.Database;
+  try {
+    db = new Database(path, { readonly: options.readonly ?? false, fileMustExist: options.readonly ?? false, timeout: 5000 });
+  } catch (error) {
+    throw new TraindbError('DATABASE', `cannot open SQLite database ${path}: ${(error as Error).message}`, { cause: error });
+  }
+  if (!options.readonly) {
+    db.pragma('journal_mode = WAL');
+    db.pragma('synchronous = NORMAL');
+    db.pragma('journal_size_limit = 67108864');
+  }
+  db.pragma('foreign_keys = ON');
+  // REGEXP backs the filter language's `~` and W&B's `$regex`.
+  db.function('regexp', { deterministic: true }, (pattern: unknown, value: unknown) => {
+    if (typeof pattern !== 'string' || value === null || value === undefined) return 0;
+    return cachedRegex(pattern).test(String(value)) ? 1 : 0;
+  });
+  return db;
+}
+
+const regexCache = new Map<string, RegExp>();
+function cachedRegex(pattern: string): RegExp {
+  let re = regexCache.get(pattern);
+  if (!re) {
+    re = new RegExp(pattern);
+    if (regexCache.size > 256) regexCache.clear();
+    regexCache.set(pattern, re);
+  }
+  return re;
+}

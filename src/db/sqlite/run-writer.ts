@@ -1,0 +1,171 @@
+import type { Database, Statement } from 'better-sqlite3';
+import { RUN_COLUMNS, type RunColumn, type SqlValue } from '../../core/columns.js';
+import type { NormalizedRun } from '../../core/normalize/run.js';
+import type { UpsertOptions, UpsertOutcome } from '../store.js';
+import { AttributeKeyCache } from './attribute-keys.js';
+
+// Filled by launch registration or people; a sync that lacks them must not erase them.
+const KEEP_WHEN_MISSING: ReadonlySet<string> = new Set(['host', 'instance_id', 'config_file_path', 'chain_of_custody_id', 'status']);
+
+interface ExistingRun {
+  run_id: string;
+  run_key: number;
+  status: string | null;
+  version: string | null;
+  source_hash: string | null;
+  wandb_entity: string | null;
+  wandb_project: string | null;
+  wandb_run_id: string | null;
+}
+
+/**
+ * Writes one normalized run: the run row, its objectives, scaffolds, attribute index rows and, when
+ * its status changed, one run_status_events row. Statements are prepared once per connection.
+ * Callers wrap `write` in a transaction (see sqlite-store.ts); nothing here commits.
+ */
+export class SqliteRunWriter {
+  private readonly keys: AttributeKeyCache;
+  private readonly s: Record<string, Statement>;
+  private readonly columns = Object.keys(RUN_COLUMNS) as RunColumn[];
+
+  constructor(db: Database) {
+    this.keys = new AttributeKeyCache(db);
+    const cols = this.columns;
+    const updates = cols
+      .filter((c) => c !== 'run_id')
+      .map((c) => (KEEP_WHEN_MISSING.has(c) ? `${c} = coalesce(excluded.${c}, training_runs.${c})` : `${c} = excluded.${c}`));
+    const existingCols = `run_id, run_key, status, source_hash, wandb_entity, wandb_project, wandb_run_id,
+      coalesce(wandb_updated_at, heartbeat_at, created_at) AS version`;
+    this.s = {
+      byWandb: db.prepare(
+        `SELECT ${existingCols} FROM training_runs WHERE wandb_entity = ? AND wandb_project = ? AND wandb_run_id = ?`,
+      ),
+      byId: db.prepare(`SELECT ${existingCols} FROM training_runs WHERE run_id = ?`),
+      nextKey: db.prepare('SELECT coalesce(max(run_key), 0) + 1 AS k FROM training_runs'),
+      upsertRun: db.prepare(
+        `INSERT INTO training_runs (${cols.join(', ')}, run_key, source_hash, deleted_at, created_at_db, updated_at_db)
+         VALUES (${cols.map(() => '?').join(', ')}, ?, ?, NULL, ?, ?)
+         ON CONFLICT (run_id) DO UPDATE SET ${updates.join(', ')}, source_hash = excluded.source_hash,
+           deleted_at = NULL, updated_at_db = excluded.updated_at_db`,
+      ),
+      objectiveNames: db.prepare('SELECT objective_name FROM run_objectives WHERE run_id = ?'),
+      deleteObjective: db.prepare('DELETE FROM run_objectives WHERE run_id = ? AND objective_name = ?'),
+      upsertObjective: db.prepare(
+        `INSERT INTO run_objectives (run_id, objective_name, objective_alias, uniprot, weight, direction,
+           raw_mean, normalized_mean, raw_std, normalized_std, stats_json, created_at)
+         VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)
+         ON CONFLICT (run_id, objective_name) DO UPDATE SET objective_alias = coalesce(excluded.objective_alias, objective_alias),
+           uniprot = coalesce(excluded.uniprot, uniprot), weight = coalesce(excluded.weight, weight),
+           direction = coalesce(excluded.direction, direction), raw_mean = excluded.raw_mean,
+           normalized_mean = excluded.normalized_mean, raw_std = excluded.raw_std,
+           normalized_std = excluded.normalized_std, stats_json = excluded.stats_json`,
+      ),
+      scaffoldIds: db.prepare('SELECT scaffold_id FROM run_scaffolds WHERE run_id = ?'),
+      deleteScaffold: db.prepare('DELETE FROM run_scaffolds WHERE run_id = ? AND scaffold_id = ?'),
+      upsertScaffold: db.prepare(
+        `INSERT INTO run_scaffolds (run_id, scaffold_id, scores_json, pareto_rank, cluster_id, created_at)
+         VALUES (?, ?, ?, ?, ?, ?)
+         ON CONFLICT (run_id, scaffold_id) DO UPDATE SET scores_json = excluded.scores_json,
+           pareto_rank = excluded.pareto_rank, cluster_id = excluded.cluster_id`,
+      ),
+      attrs: db.prepare('SELECT key_id, value FROM run_attributes WHERE run_key = ?'),
+      deleteAttr: db.prepare('DELETE FROM run_attributes WHERE run_key = ? AND key_id = ? AND value = ?'),
+      insertAttr: db.prepare('INSERT OR IGNORE INTO run_attributes (run_key, key_id, value) VALUES (?, ?, ?)'),
+      event: db.prepare(
+        `INSERT INTO run_status_events (run_id, from_status, to_status, observed_at, source, detail)
+         VALUES (?, ?, ?, ?, ?, ?)`,
+      ),
+    };
+  }
+
+  /** Call after a rolled-back transaction: key ids allocated inside it no longer exist. */
+  forgetUncommittedKeys(): void {
+    this.keys.reset();
+  }
+
+  write(n: NormalizedRun, options: UpsertOptions = {}): UpsertOutcome {
+    const now = options.observedAt ?? new Date().toISOString();
+    const warnings = [...n.warnings];
+    const r = n.run;
+    const byWandb = this.s.byWandb!.get(r.wandb_entity, r.wandb_project, r.wandb_run_id) as ExistingRun | undefined;
+    let existing = byWandb;
+    let runId = byWandb?.run_id ?? (r.run_id as string);
+    if (!existing) {
+      const byId = this.s.byId!.get(runId) as ExistingRun | undefined;
+      if (byId && byId.wandb_run_id !== null) {
+        // Two W&B runs carry the same launch id (a re-run of one config file): keep both, apart.
+        const fallback = `${r.wandb_entity}/${r.wandb_project}/${r.wandb_run_id}`;
+        warnings.push(
+          `launch id ${runId} already belongs to W&B run ${byId.wandb_entity}/${byId.wandb_project}/${byId.wandb_run_id}; stored as ${fallback}`,
+        );
+        runId = fallback;
+        existing = this.s.byId!.get(runId) as ExistingRun | undefined;
+      } else existing = byId;
+    }
+    const base = { runId, wandbRunId: r.wandb_run_id as string, warnings };
+
+    // Only a version that came from W&B can be newer; a launch row's timestamps are another clock.
+    if (existing?.wandb_run_id && existing.version && n.version && n.version < existing.version) {
+      return { ...base, result: 'stale', transition: null };
+    }
+    if (existing && existing.source_hash === n.hash && existing.run_id === runId) {
+      return { ...base, result: 'unchanged', transition: null };
+    }
+
+    const runKey = existing?.run_key ?? (this.s.nextKey!.get() as { k: number }).k;
+    const values: SqlValue[] = this.columns.map((c) => (c === 'run_id' ? runId : r[c]));
+    this.s.upsertRun!.run(...values, runKey, n.hash, now, now);
+    this.writeObjectives(runId, n, now);
+    this.writeScaffolds(runId, n, now);
+    this.writeAttributes(runKey, n);
+
+    let transition: UpsertOutcome['transition'] = null;
+    const from = existing?.status ?? null;
+    if (r.status !== null && r.status !== from) {
+      transition = { from, to: r.status as string };
+      const detail = JSON.stringify({ state: r.state, heartbeatAt: r.heartbeat_at, updatedAt: r.wandb_updated_at });
+      this.s.event!.run(runId, from, r.status, now, options.source ?? 'wandb', detail);
+    }
+    return { ...base, result: existing ? 'updated' : 'inserted', transition };
+  }
+
+  private writeObjectives(runId: string, n: NormalizedRun, now: string): void {
+    const keep = new Set(n.objectives.map((o) => o.objective_name));
+    for (const { objective_name } of this.s.objectiveNames!.all(runId) as Array<{ objective_name: string }>) {
+      if (!keep.has(objective_name)) this.s.deleteObjective!.run(runId, objective_name);
+    }
+    for (const o of n.objectives) {
+      this.s.upsertObjective!.run(
+        runId, o.objective_name, o.objective_alias, o.uniprot, o.weight, o.direction,
+        o.raw_mean, o.normalized_mean, o.raw_std, o.normalized_std, o.stats_json, now,
+      );
+    }
+  }
+
+  private writeScaffolds(runId: string, n: NormalizedRun, now: string): void {
+    const keep = new Set(n.scaffolds.map((s) => s.scaffold_id));
+    for (const { scaffold_id } of this.s.scaffoldIds!.all(runId) as Array<{ scaffold_id: string }>) {
+      if (!keep.has(scaffold_id)) this.s.deleteScaffold!.run(runId, scaffold_id);
+    }
+    for (const s of n.scaffolds) this.s.upsertScaffold!.run(runId, s.scaffold_id, s.scores_json, s.pareto_rank, s.cluster_id, now);
+  }
+
+  /** Applies only the difference, so a summary update touching three keys writes three rows. */
+  private writeAttributes(runKey: number, n: NormalizedRun): void {
+    const wanted = new Map<string, [number, number | string]>();
+    for (const a of n.attributes) {
+      const keyId = this.keys.idFor(a.source, a.path);
+      wanted.set(attrKey(keyId, a.value), [keyId, a.value]);
+    }
+    for (const row of this.s.attrs!.all(runKey) as Array<{ key_id: number; value: number | string }>) {
+      const k = attrKey(row.key_id, row.value);
+      if (wanted.has(k)) wanted.delete(k);
+      else this.s.deleteAttr!.run(runKey, row.key_id, row.value);
+    }
+    for (const [keyId, value] of wanted.values()) this.s.insertAttr!.run(runKey, keyId, value);
+  }
+}
+
+function attrKey(keyId: number, value: number | string): string {
+  return `${keyId}\u0000${typeof value}\u0000${value}`;
+}
