@@ -1,7 +1,7 @@
 import { TraindbError } from '../core/errors.js';
 import type { WandbRunNode } from '../core/wandb-run.js';
 import { WandbError, displayUrl, makeRedactor, type WandbErrorCode } from './errors.js';
-import { paginateRuns, type FetchedPage, type PageSource } from './paginate.js';
+import { decodeOffsetCursor, paginateRuns, type FetchedPage, type PageSource } from './paginate.js';
 import { COUNT_RUNS_QUERY, LIST_RUNS_QUERY, PROBE_RUN_QUERY, VIEWER_QUERY } from './queries.js';
 import { RateLimiter } from './rate-limiter.js';
 import { withRetries } from './retry-policy.js';
@@ -55,26 +55,30 @@ export function createWandbClient(options: WandbClientOptions): WandbClient {
   });
 
   function call(req: GraphQLRequest, ctx: CallContext, retries = config.retries): Promise<Record<string, unknown>> {
-    return withRetries((attempt) => transport(req, ctx, attempt), {
-      retries,
-      minDelayMs: config.minRetryDelayMs,
-      maxDelayMs: config.maxRetryDelayMs,
-    }, {
-      ...(options.signal ? { signal: options.signal } : {}),
-      onRetry: ({ error, attempt, delayMs }) => {
-        stats.retries++;
-        emit({
-          type: 'retry',
-          operation: ctx.operation,
-          ...(ctx.target !== undefined ? { target: ctx.target } : {}),
-          attempt,
-          reason: error.status === undefined ? SHORT_REASON[error.code] : `HTTP ${error.status}`,
-          code: error.code,
-          ...(error.status !== undefined ? { status: error.status } : {}),
-          delayMs,
-        });
+    return withRetries(
+      (attempt) => transport(req, ctx, attempt),
+      {
+        retries,
+        minDelayMs: config.minRetryDelayMs,
+        maxDelayMs: config.maxRetryDelayMs,
       },
-    });
+      {
+        ...(options.signal ? { signal: options.signal } : {}),
+        onRetry: ({ error, attempt, delayMs }) => {
+          stats.retries++;
+          emit({
+            type: 'retry',
+            operation: ctx.operation,
+            ...(ctx.target !== undefined ? { target: ctx.target } : {}),
+            attempt,
+            reason: error.status === undefined ? SHORT_REASON[error.code] : `HTTP ${error.status}`,
+            code: error.code,
+            ...(error.status !== undefined ? { status: error.status } : {}),
+            delayMs,
+          });
+        },
+      },
+    );
   }
 
   /** `data.project`, or WANDB_NOT_FOUND when the server answers `project: null`. */
@@ -91,7 +95,10 @@ export function createWandbClient(options: WandbClientOptions): WandbClient {
   }
 
   function badShape(what: string): WandbError {
-    return new WandbError('WANDB_BAD_RESPONSE', `W&B's answer at ${base} has an unexpected shape (${what}): is this a W&B server?`);
+    return new WandbError(
+      'WANDB_BAD_RESPONSE',
+      `W&B's answer at ${base} has an unexpected shape (${what}): is this a W&B server?`,
+    );
   }
 
   function encodeFilters(filters: RunFilters | undefined): string {
@@ -126,7 +133,7 @@ export function createWandbClient(options: WandbClientOptions): WandbClient {
             variables: { entity, project, filters, order, first, after },
             operationName: 'ListRuns',
           },
-          { operation, target, what: `${what} (first ${first} after ${after ?? 'the start'})`, counter },
+          { operation, target, what: `${what} (${first} from ${at(after)})`, counter },
           retries,
         );
         const p = projectOf(data, args);
@@ -136,12 +143,17 @@ export function createWandbClient(options: WandbClientOptions): WandbClient {
         if (!Array.isArray(edges) || !pageInfo || typeof pageInfo !== 'object') throw badShape(`runs of ${target}`);
         const nodes = edges.map((edge: unknown) => {
           const node = (edge as { node?: unknown } | null)?.node as WandbRunNode | null | undefined;
-          if (!node || typeof node !== 'object' || typeof node.name !== 'string') throw badShape(`a run without a name in ${target}`);
+          if (!node || typeof node !== 'object' || typeof node.name !== 'string')
+            throw badShape(`a run without a name in ${target}`);
           return node;
         });
         const lastEdge = edges.at(-1) as { cursor?: unknown } | undefined;
         const endCursor =
-          typeof pageInfo.endCursor === 'string' ? pageInfo.endCursor : typeof lastEdge?.cursor === 'string' ? lastEdge.cursor : null;
+          typeof pageInfo.endCursor === 'string'
+            ? pageInfo.endCursor
+            : typeof lastEdge?.cursor === 'string'
+              ? lastEdge.cursor
+              : null;
         return {
           projectName: typeof p['name'] === 'string' ? p['name'] : project,
           entityName: typeof p['entityName'] === 'string' ? p['entityName'] : entity,
@@ -153,11 +165,13 @@ export function createWandbClient(options: WandbClientOptions): WandbClient {
       async probeName(after, retries, counter) {
         const data = await call(
           { query: PROBE_RUN_QUERY, variables: { entity, project, filters, order, after }, operationName: 'ProbeRun' },
-          { operation: 'probeRun', target, what: `naming the run after ${after ?? 'the start'} in ${target}`, counter },
+          { operation: 'probeRun', target, what: `naming the run at ${at(after)} in ${target}`, counter },
           retries,
         );
         const edges = runsOf(data)['edges'];
-        const name = Array.isArray(edges) ? (edges[0] as { node?: { name?: unknown } } | undefined)?.node?.name : undefined;
+        const name = Array.isArray(edges)
+          ? (edges[0] as { node?: { name?: unknown } } | undefined)?.node?.name
+          : undefined;
         return typeof name === 'string' ? name : null;
       },
       async probeHealthy(retries, counter) {
@@ -200,7 +214,10 @@ export function createWandbClient(options: WandbClientOptions): WandbClient {
       const found: WandbRunNode[] = [];
       for (let i = 0; i < unique.length; i += batchSize) {
         const batch = unique.slice(i, i + batchSize);
-        const source = pageSource({ entity, project, filters: { name: { $in: batch } }, pageSize: batch.length }, 'getRuns');
+        const source = pageSource(
+          { entity, project, filters: { name: { $in: batch } }, pageSize: batch.length },
+          'getRuns',
+        );
         for await (const page of paginateRuns(source, null)) found.push(...page.runs);
       }
       return found;
@@ -236,23 +253,35 @@ interface ResolvedOptions {
 
 function resolveOptions(options: WandbClientOptions): ResolvedOptions {
   if (typeof options.apiKey !== 'string' || options.apiKey.trim() === '') {
-    throw new WandbError('WANDB_AUTH', 'No W&B API key given: set WANDB_API_KEY (find it at https://wandb.ai/authorize)');
+    throw new WandbError(
+      'WANDB_AUTH',
+      'No W&B API key given: set WANDB_API_KEY (find it at https://wandb.ai/authorize)',
+    );
   }
   const baseUrl = options.baseUrl ?? DEFAULT_BASE_URL;
   let protocol: string;
   try {
     protocol = new URL(baseUrl).protocol;
   } catch {
-    throw new TraindbError('INVALID_CONFIG', `W&B base URL ${JSON.stringify(displayUrl(baseUrl))} is not a URL: set WANDB_BASE_URL like https://api.wandb.ai`);
+    throw new TraindbError(
+      'INVALID_CONFIG',
+      `W&B base URL ${JSON.stringify(displayUrl(baseUrl))} is not a URL: set WANDB_BASE_URL like https://api.wandb.ai`,
+    );
   }
   if (protocol !== 'http:' && protocol !== 'https:') {
-    throw new TraindbError('INVALID_CONFIG', `W&B base URL ${displayUrl(baseUrl)} must be http(s): set WANDB_BASE_URL like https://api.wandb.ai`);
+    throw new TraindbError(
+      'INVALID_CONFIG',
+      `W&B base URL ${displayUrl(baseUrl)} must be http(s): set WANDB_BASE_URL like https://api.wandb.ai`,
+    );
   }
   const retries = nonNegativeInt(options.retries ?? 8, 'retries');
   const minRetryDelayMs = nonNegative(options.minRetryDelayMs ?? 1000, 'minRetryDelayMs');
   const maxRetryDelayMs = nonNegative(options.maxRetryDelayMs ?? 60_000, 'maxRetryDelayMs');
   if (maxRetryDelayMs < minRetryDelayMs) {
-    throw new TraindbError('INVALID_CONFIG', `W&B client: maxRetryDelayMs (${maxRetryDelayMs}) is below minRetryDelayMs (${minRetryDelayMs})`);
+    throw new TraindbError(
+      'INVALID_CONFIG',
+      `W&B client: maxRetryDelayMs (${maxRetryDelayMs}) is below minRetryDelayMs (${minRetryDelayMs})`,
+    );
   }
   const requestsPerSecond = options.requestsPerSecond ?? 2;
   if (!(requestsPerSecond > 0)) {
@@ -270,17 +299,26 @@ function resolveOptions(options: WandbClientOptions): ResolvedOptions {
   };
 }
 
+/** Where a cursor points, for messages: "offset 200", or the raw cursor when it is not an offset. */
+function at(after: string | null): string {
+  const offset = decodeOffsetCursor(after);
+  return offset === undefined ? `cursor ${String(after)}` : `offset ${offset + 1}`;
+}
+
 function positiveInt(value: number, name: string): number {
-  if (!Number.isInteger(value) || value < 1) throw new TraindbError('INVALID_CONFIG', `W&B client: ${name} must be a positive integer, got ${value}`);
+  if (!Number.isInteger(value) || value < 1)
+    throw new TraindbError('INVALID_CONFIG', `W&B client: ${name} must be a positive integer, got ${value}`);
   return value;
 }
 
 function nonNegativeInt(value: number, name: string): number {
-  if (!Number.isInteger(value) || value < 0) throw new TraindbError('INVALID_CONFIG', `W&B client: ${name} must be an integer >= 0, got ${value}`);
+  if (!Number.isInteger(value) || value < 0)
+    throw new TraindbError('INVALID_CONFIG', `W&B client: ${name} must be an integer >= 0, got ${value}`);
   return value;
 }
 
 function nonNegative(value: number, name: string): number {
-  if (!Number.isFinite(value) || value < 0) throw new TraindbError('INVALID_CONFIG', `W&B client: ${name} must be a number >= 0, got ${value}`);
+  if (!Number.isFinite(value) || value < 0)
+    throw new TraindbError('INVALID_CONFIG', `W&B client: ${name} must be a number >= 0, got ${value}`);
   return value;
 }

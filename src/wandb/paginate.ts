@@ -66,7 +66,12 @@ export async function* paginateRuns(source: PageSource, startAfter: string | nul
     const position = offset === undefined ? undefined : offset + 1;
     let page: FetchedPage;
     try {
-      page = await source.fetchPage(after, size, size < source.pageSize ? source.shrinkRetries : source.retries, counter);
+      page = await source.fetchPage(
+        after,
+        size,
+        size < source.pageSize ? source.shrinkRetries : source.retries,
+        counter,
+      );
     } catch (err) {
       if (!shrinkable(err)) throw err;
       if (size > 1) {

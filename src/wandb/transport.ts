@@ -48,7 +48,12 @@ const DEFINITIVE_NETWORK_CODES = new Set([
   'UNABLE_TO_VERIFY_LEAF_SIGNATURE',
   'UNABLE_TO_GET_ISSUER_CERT_LOCALLY',
 ]);
-const TIMEOUT_CODES = new Set(['UND_ERR_CONNECT_TIMEOUT', 'UND_ERR_HEADERS_TIMEOUT', 'UND_ERR_BODY_TIMEOUT', 'ETIMEDOUT']);
+const TIMEOUT_CODES = new Set([
+  'UND_ERR_CONNECT_TIMEOUT',
+  'UND_ERR_HEADERS_TIMEOUT',
+  'UND_ERR_BODY_TIMEOUT',
+  'ETIMEDOUT',
+]);
 
 /** One POST of one GraphQL document: rate-limited, timed out, and classified into a WandbError. */
 export function createTransport(config: TransportConfig): Transport {
@@ -72,6 +77,7 @@ export function createTransport(config: TransportConfig): Transport {
   };
 
   return async (req, ctx, attempt) => {
+    config.signal?.throwIfAborted();
     const queuedMs = await config.limiter.acquire(config.signal);
     const started = performance.now();
     stats.requests++;
@@ -189,13 +195,20 @@ export function createTransport(config: TransportConfig): Transport {
         ...(ctx.target !== undefined ? { target: ctx.target } : {}),
         ...(retryAfterMs !== undefined ? { retryAfterMs } : {}),
       });
-      return fail('WANDB_HTTP', `W&B rate limit hit (HTTP 429) for ${on}: ${serverSays(json, text)}; lower requestsPerSecond if this persists`, {
-        retryable: true,
-        retryAfterMs,
-      });
+      return fail(
+        'WANDB_HTTP',
+        `W&B rate limit hit (HTTP 429) for ${on}: ${serverSays(json, text)}; lower requestsPerSecond if this persists`,
+        {
+          retryable: true,
+          retryAfterMs,
+        },
+      );
     }
     if (status === 401 || status === 403) {
-      return fail('WANDB_AUTH', `W&B rejected the API key (HTTP ${status}) at ${base}: check WANDB_API_KEY (while ${ctx.what})`);
+      return fail(
+        'WANDB_AUTH',
+        `W&B rejected the API key (HTTP ${status}) at ${base}: check WANDB_API_KEY (while ${ctx.what})`,
+      );
     }
     if (status >= 500 && status !== 501) {
       return fail('WANDB_HTTP', `W&B failed with HTTP ${status} for ${on}: ${serverSays(json, text) || 'no details'}`, {
@@ -210,14 +223,23 @@ export function createTransport(config: TransportConfig): Transport {
       );
     }
     if (status === 404) {
-      return fail('WANDB_HTTP', `W&B answered HTTP 404 for ${on}: no GraphQL endpoint there; check the base URL (WANDB_BASE_URL)`);
+      return fail(
+        'WANDB_HTTP',
+        `W&B answered HTTP 404 for ${on}: no GraphQL endpoint there; check the base URL (WANDB_BASE_URL)`,
+      );
     }
     if (status === 413) {
       return fail('WANDB_HTTP', `W&B refused the request as too large (HTTP 413) for ${on}: lower the page size`);
     }
     if (status < 200 || status >= 300) {
-      const hint = status >= 300 && status < 400 ? `; it redirects to ${displayUrl(first(headers, 'location') ?? '')}: check the base URL` : '';
-      return fail('WANDB_HTTP', `W&B answered HTTP ${status} for ${on}: ${serverSays(json, text) || 'no details'}${hint}`);
+      const hint =
+        status >= 300 && status < 400
+          ? `; it redirects to ${displayUrl(first(headers, 'location') ?? '')}: check the base URL`
+          : '';
+      return fail(
+        'WANDB_HTTP',
+        `W&B answered HTTP ${status} for ${on}: ${serverSays(json, text) || 'no details'}${hint}`,
+      );
     }
 
     if (json === undefined || json === null || typeof json !== 'object') {
@@ -232,11 +254,19 @@ export function createTransport(config: TransportConfig): Transport {
       return fail('WANDB_GRAPHQL', `W&B returned an error for ${on}: ${serverSays(json, text)}`);
     }
     if (body.data === null || typeof body.data !== 'object') {
-      return fail('WANDB_BAD_RESPONSE', `W&B's answer to ${on} has no "data": ${serverSays(json, text) || 'empty body'}`, { retryable: true });
+      return fail(
+        'WANDB_BAD_RESPONSE',
+        `W&B's answer to ${on} has no "data": ${serverSays(json, text) || 'empty body'}`,
+        { retryable: true },
+      );
     }
     return body.data as Record<string, unknown>;
 
-    function fail(code: WandbErrorCode, message: string, extra: { retryable?: boolean; retryAfterMs?: number | undefined } = {}): never {
+    function fail(
+      code: WandbErrorCode,
+      message: string,
+      extra: { retryable?: boolean; retryAfterMs?: number | undefined } = {},
+    ): never {
       throw new WandbError(code, redact(message), {
         status,
         retryable: extra.retryable ?? false,
