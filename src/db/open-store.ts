@@ -3,6 +3,7 @@ import { migrateSqlite, type MigrationReport } from './sqlite/migrate.js';
 import { openSqliteFile } from './sqlite/open.js';
 import { SqliteStore } from './sqlite/sqlite-store.js';
 import type { RunStore } from './store.js';
+import type { ExtractionMap } from '../core/normalize/extraction.js';
 
 export interface OpenedStore {
   store: RunStore;
@@ -13,7 +14,7 @@ export interface OpenedStore {
  * Opens the database named by a path or URL and brings its schema up to date.
  * `traindb.sqlite`, `./data/x.db`, `sqlite:///abs/path.db`, `file:x.db` → SQLite; `postgres://…` → PostgreSQL.
  */
-export async function openStore(location: string): Promise<OpenedStore> {
+export async function openStore(location: string, options: { extraction?: ExtractionMap } = {}): Promise<OpenedStore> {
   if (/^postgres(ql)?:\/\//i.test(location)) {
     throw new TraindbError(
       'DATABASE',
@@ -24,7 +25,10 @@ export async function openStore(location: string): Promise<OpenedStore> {
   const db = openSqliteFile(path);
   try {
     const migration = migrateSqlite(db);
-    return { store: new SqliteStore(db), migration };
+    const store = new SqliteStore(db);
+    // Rows of a seed-v1 database get their objectives and attribute index now, once.
+    if (migration.upgradedFromV1) await store.indexStoredRuns(options.extraction);
+    return { store, migration };
   } catch (error) {
     db.close();
     throw error;

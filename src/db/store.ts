@@ -1,6 +1,7 @@
 import type { NormalizedRun } from '../core/normalize/run.js';
 import type { SqlValue } from '../core/columns.js';
 import type { AttributeSource } from '../core/normalize/attributes.js';
+import type { ExtractionMap } from '../core/normalize/extraction.js';
 
 export type Dialect = 'sqlite' | 'postgres';
 
@@ -59,6 +60,8 @@ export interface RunStore {
   upsertRun(run: NormalizedRun, options?: UpsertOptions): Promise<UpsertOutcome>;
   /** Writes a batch of runs and an optional cursor atomically: all or nothing, for resumable copies. */
   upsertBatch(runs: readonly NormalizedRun[], options?: UpsertOptions): Promise<UpsertOutcome[]>;
+  /** Indexes rows written outside sync (seed-v1 rows, launch registrations) from their stored JSON. */
+  indexStoredRuns(extraction?: ExtractionMap): Promise<number>;
   getSyncState(entity: string, project: string, kind: string): Promise<SyncState | null>;
   setSyncState(update: SyncStateUpdate): Promise<void>;
   /** Looks up attribute keys by (source, path); missing ones are absent from the result. */

@@ -1,6 +1,8 @@
 import type { Database, Statement } from 'better-sqlite3';
 import { RUN_COLUMNS, type RunColumn, type SqlValue } from '../../core/columns.js';
 import type { NormalizedRun } from '../../core/normalize/run.js';
+import { deriveFromStored } from '../../core/normalize/stored.js';
+import type { ExtractionMap } from '../../core/normalize/extraction.js';
 import type { UpsertOptions, UpsertOutcome } from '../store.js';
 import { AttributeKeyCache } from './attribute-keys.js';
 
@@ -76,6 +78,36 @@ export class SqliteRunWriter {
          VALUES (?, ?, ?, ?, ?, ?)`,
       ),
     };
+  }
+
+  /**
+   * Indexes rows that did not come through sync (a seed-v1 upgrade, a launch registration): attributes,
+   * objectives and empty extracted columns are derived from their stored JSON. Existing values win.
+   * Returns how many rows were indexed.
+   */
+  indexStoredRuns(db: Database, extraction?: ExtractionMap): number {
+    const rows = db
+      .prepare(
+        `SELECT run_id, run_key, config_json, final_metrics_json FROM training_runs r
+         WHERE source_hash IS NULL AND NOT EXISTS (SELECT 1 FROM run_attributes a WHERE a.run_key = r.run_key)`,
+      )
+      .all() as Array<{ run_id: string; run_key: number; config_json: unknown; final_metrics_json: unknown }>;
+    for (const row of rows) {
+      const derived = deriveFromStored(row, extraction);
+      const existing = new Set((this.s.objectiveNames!.all(row.run_id) as Array<{ objective_name: string }>).map((o) => o.objective_name));
+      const now = new Date().toISOString();
+      for (const o of derived.objectives) {
+        if (existing.has(o.objective_name) && o.raw_mean === null) continue;
+        this.s.upsertObjective!.run(row.run_id, o.objective_name, o.objective_alias, o.uniprot, o.weight, o.direction,
+          o.raw_mean, o.normalized_mean, o.raw_std, o.normalized_std, o.stats_json, now);
+      }
+      for (const a of derived.attributes) this.s.insertAttr!.run(row.run_key, this.keys.idFor(a.source, a.path), a.value);
+      for (const [column, value] of Object.entries(derived.values)) {
+        if (value === null || !/^[a-z_]+$/.test(column)) continue;
+        db.prepare(`UPDATE training_runs SET ${column} = ? WHERE run_id = ? AND ${column} IS NULL`).run(value, row.run_id);
+      }
+    }
+    return rows.length;
   }
 
   /** Call after a rolled-back transaction: key ids allocated inside it no longer exist. */

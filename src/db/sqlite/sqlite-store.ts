@@ -12,6 +12,7 @@ import type {
   UpsertOutcome,
 } from '../store.js';
 import { SqliteRunWriter } from './run-writer.js';
+import type { ExtractionMap } from '../../core/normalize/extraction.js';
 
 /**
  * The SQLite dialect of RunStore. better-sqlite3 is synchronous; the async surface exists so the same
@@ -38,6 +39,17 @@ export class SqliteStore implements RunStore {
       if (options.syncState) this.writeSyncState(options.syncState);
       return outcomes;
     });
+    try {
+      return tx.immediate();
+    } catch (error) {
+      this.writer.forgetUncommittedKeys();
+      throw error;
+    }
+  }
+
+  /** See SqliteRunWriter.indexStoredRuns. */
+  async indexStoredRuns(extraction?: ExtractionMap): Promise<number> {
+    const tx = this.db.transaction(() => this.writer.indexStoredRuns(this.db, extraction));
     try {
       return tx.immediate();
     } catch (error) {
