@@ -1,0 +1,212 @@
+/**
+ * GraphQL resolvers over the store, as plain objects for graphql-js' default field resolver: a property
+ * is a value, a method receives (args, context). Only what schema.graphql declares is reachable, since
+ * every query is validated first.
+ */
+import type { WandbRunNode } from '../../core/wandb-run.js';
+import { offsetToCursor, cursorToOffset } from './cursors.js';
+import { badArgument } from './errors.js';
+import type { RunStore, StoredProject } from './store.js';
+import type { PageInfoForHook } from './types.js';
+
+/** Per-request state shared by the resolvers. */
+export interface ResolverContext {
+  store: RunStore;
+  defaultEntity: string;
+  maxPageSize: number;
+  /** Names of runs included in this request's answer (for poison-run faults). */
+  served: Set<string>;
+  beforePage: (info: Omit<PageInfoForHook, 'pageIndex'>) => Promise<void>;
+  recordPage: (page: { entity: string; project: string; offset: number; requested: number | null; returned: number }) => void;
+}
+
+const b64 = (text: string): string => Buffer.from(text, 'utf8').toString('base64');
+
+function restrictKeys(json: string | Record<string, unknown> | null | undefined, keys: readonly string[] | null | undefined): string | null {
+  if (json === null || json === undefined) return null;
+  const text = typeof json === 'string' ? json : JSON.stringify(json);
+  if (!keys) return text;
+  let parsed: unknown;
+  try {
+    parsed = JSON.parse(text);
+  } catch {
+    return text;
+  }
+  if (parsed === null || typeof parsed !== 'object' || Array.isArray(parsed)) return text;
+  const out: Record<string, unknown> = {};
+  for (const k of keys) if (Object.hasOwn(parsed, k)) out[k] = (parsed as Record<string, unknown>)[k];
+  return JSON.stringify(out);
+}
+
+function entityView(name: string): { id: string; name: string; isTeam: boolean } {
+  return { id: b64(`Entity:${name}`), name, isTeam: true };
+}
+
+function userView(user: WandbRunNode['user']): { id: string; name: string; username: string | null } | null {
+  if (!user || (!user.name && !user.username)) return null;
+  const username = user.username ?? user.name ?? '';
+  return { id: b64(`User:${username}`), name: user.name ?? username, username: user.username ?? null };
+}
+
+export class RunView {
+  constructor(
+    private readonly node: WandbRunNode,
+    private readonly projectView: ProjectView,
+  ) {}
+
+  get id(): string { return this.node.id ?? b64(`Run:v1:${this.node.name}`); }
+  get name(): string { return this.node.name; }
+  get displayName(): string | null { return this.node.displayName ?? null; }
+  get projectId(): number { return this.projectView.internalNumber; }
+  get project(): ProjectView { return this.projectView; }
+  get state(): string | null { return this.node.state ?? null; }
+  get tags(): string[] | null { return this.node.tags ?? null; }
+  get group(): string | null { return this.node.group ?? null; }
+  get jobType(): string | null { return this.node.jobType ?? null; }
+  get sweepName(): string | null { return this.node.sweepName ?? null; }
+  get sweep(): { id: string; name: string; displayName: string | null } | null {
+    const s = this.node.sweepName;
+    return s ? { id: b64(`Sweep:${s}`), name: s, displayName: null } : null;
+  }
+  get commit(): string | null { return this.node.commit ?? null; }
+  get host(): string | null { return this.node.host ?? null; }
+  get description(): string | null { return this.node.description ?? null; }
+  get notes(): string | null { return this.node.notes ?? null; }
+  get readOnly(): boolean { return false; }
+  get createdAt(): string { return this.node.createdAt ?? ''; }
+  get updatedAt(): string | null { return this.node.updatedAt ?? null; }
+  get heartbeatAt(): string | null { return this.node.heartbeatAt ?? null; }
+  get computeSeconds(): number { return this.node.computeSeconds ?? 0; }
+  get historyLineCount(): number | null { return this.node.historyLineCount ?? null; }
+  get user(): ReturnType<typeof userView> { return userView(this.node.user); }
+  get systemMetrics(): string | null { return restrictKeys(this.node.systemMetrics, null); }
+
+  config(args: { keys?: string[] | null }): string | null {
+    return restrictKeys(this.node.config, args.keys);
+  }
+
+  summaryMetrics(args: { keys?: string[] | null }): string | null {
+    return restrictKeys(this.node.summaryMetrics, args.keys);
+  }
+
+  /** W&B's shape: {"lastStep": n, "keys": {"<metric>": {"typeCounts": [{"type": ..., "count": ...}]}}}. */
+  historyKeys(): unknown {
+    const text = restrictKeys(this.node.summaryMetrics, null);
+    let summary: Record<string, unknown> = {};
+    try {
+      const parsed: unknown = text ? JSON.parse(text) : {};
+      if (parsed && typeof parsed === 'object' && !Array.isArray(parsed)) summary = parsed as Record<string, unknown>;
+    } catch {
+      // An unparseable summary has no known keys.
+    }
+    const count = this.node.historyLineCount ?? 1;
+    const keys: Record<string, unknown> = {};
+    for (const [k, v] of Object.entries(summary)) {
+      if (k.startsWith('_wandb')) continue;
+      const type = v === null ? 'nil' : Array.isArray(v) ? 'list' : typeof v === 'object' ? String((v as { _type?: unknown })._type ?? 'map') : typeof v;
+      keys[k] = { typeCounts: [{ type, count }] };
+    }
+    return { lastStep: typeof summary._step === 'number' ? summary._step : count - 1, keys };
+  }
+}
+
+interface ConnectionArgs {
+  filters?: unknown;
+  order?: string | null;
+  after?: string | null;
+  before?: string | null;
+  first?: number | null;
+  last?: number | null;
+}
+
+function decodeCursor(cursor: string, argName: string): number {
+  const offset = cursorToOffset(cursor);
+  if (offset === undefined) throw badArgument(`invalid cursor for "${argName}": ${cursor}`);
+  return offset;
+}
+
+export class ProjectView {
+  constructor(private readonly p: StoredProject) {}
+
+  get internalNumber(): number { return this.p.internalId; }
+  get id(): string { return b64(`Project:${this.p.internalId}`); }
+  get internalId(): string { return String(this.p.internalId); }
+  get name(): string { return this.p.name; }
+  get entityName(): string { return this.p.entity; }
+  get entity(): ReturnType<typeof entityView> { return entityView(this.p.entity); }
+  get createdAt(): string { return this.p.createdAt; }
+  get updatedAt(): string { return this.p.createdAt; }
+  get readOnly(): boolean { return false; }
+
+  runCount(args: { filters?: unknown }, ctx: ResolverContext): number {
+    return ctx.store.query(this.p, args.filters, null).length;
+  }
+
+  async runs(args: ConnectionArgs, ctx: ResolverContext): Promise<unknown> {
+    if (args.first != null && args.first < 0) throw badArgument('first must be non-negative');
+    if (args.last != null && args.last < 0) throw badArgument('last must be non-negative');
+    let start = args.after ? decodeCursor(args.after, 'after') + 1 : 0;
+    await ctx.beforePage({
+      entity: this.p.entity,
+      project: this.p.name,
+      offset: start,
+      first: args.first ?? null,
+      filters: typeof args.filters === 'string' ? args.filters : null,
+      order: args.order ?? null,
+    });
+    // Evaluated after the hook, against the store as it is now: edits between pages shift offsets.
+    const all = ctx.store.query(this.p, args.filters, args.order);
+    let end = all.length;
+    if (args.before) end = Math.min(end, decodeCursor(args.before, 'before'));
+    start = Math.min(start, all.length);
+    if (args.first != null) end = Math.min(end, start + Math.min(args.first, ctx.maxPageSize));
+    else if (args.last == null) end = Math.min(end, start + ctx.maxPageSize);
+    if (args.last != null) start = Math.max(start, end - Math.min(args.last, ctx.maxPageSize));
+    end = Math.max(start, end);
+    const slice = all.slice(start, end);
+    for (const node of slice) ctx.served.add(node.name);
+    ctx.recordPage({ entity: this.p.entity, project: this.p.name, offset: start, requested: args.first ?? null, returned: slice.length });
+    const edges = slice.map((node, i) => ({ node: new RunView(node, this), cursor: offsetToCursor(start + i) }));
+    return {
+      totalCount: all.length,
+      edges,
+      pageInfo: {
+        hasNextPage: end < all.length,
+        hasPreviousPage: start > 0,
+        startCursor: edges[0]?.cursor ?? null,
+        endCursor: edges[edges.length - 1]?.cursor ?? null,
+      },
+    };
+  }
+
+  run(args: { name: string }, ctx: ResolverContext): RunView | null {
+    const node = this.p.runs.get(args.name);
+    if (!node) return null;
+    ctx.served.add(node.name);
+    return new RunView(node, this);
+  }
+}
+
+export function createRootValue(): Record<string, unknown> {
+  return {
+    project(args: { name?: string | null; entityName?: string | null }, ctx: ResolverContext): ProjectView | null {
+      if (!args.name) return null;
+      const p = ctx.store.getProject(args.entityName ?? ctx.defaultEntity, args.name);
+      return p ? new ProjectView(p) : null;
+    },
+    viewer(_args: { entityName?: string | null }, ctx: ResolverContext): unknown {
+      const entities = [...new Set(ctx.store.listProjects().map((p) => p.entity))];
+      return {
+        id: b64('User:emulator'),
+        name: 'W&B Emulator',
+        username: 'emulator',
+        email: 'emulator@localhost',
+        entity: ctx.defaultEntity,
+        admin: false,
+        flags: '{}',
+        apiKeys: { edges: [] },
+        teams: () => ({ edges: entities.map((e) => ({ node: entityView(e) })) }),
+      };
+    },
+  };
+}
