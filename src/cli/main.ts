@@ -1,6 +1,7 @@
 import { Command, CommanderError } from 'commander';
 import { TraindbError } from '../core/errors.js';
 import { registerIngest } from './commands/ingest.js';
+import { registerBackfill } from './commands/backfill.js';
 import { registerCompare, registerQuery } from './commands/query.js';
 import { registerSchemaCommands } from './commands/schema.js';
 import { registerDevCommands } from './commands/dev.js';
@@ -13,6 +14,7 @@ export function buildProgram(): Command {
     .showHelpAfterError()
     .exitOverride();
   registerIngest(program);
+  registerBackfill(program);
   registerQuery(program);
   registerCompare(program);
   registerSchemaCommands(program);

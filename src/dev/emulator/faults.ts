@@ -20,10 +20,12 @@ export class FaultPlan {
   private counter = 0;
   private readonly random: () => number;
   readonly poison: ReadonlySet<string>;
+  readonly poisonMode: 'heavy' | 'any';
 
   constructor(private readonly opts: FaultOptions = {}) {
     this.random = mulberry32(opts.seed ?? 1);
     this.poison = new Set(opts.poisonRuns ?? []);
+    this.poisonMode = opts.poisonMode ?? 'heavy';
     const p = opts.probability ?? 0;
     if (!(p >= 0 && p <= 1)) throw new RangeError(`fault probability must be within 0..1, got ${p}`);
   }

@@ -16,6 +16,8 @@ export interface ResolverContext {
   maxPageSize: number;
   /** Names of runs included in this request's answer (for poison-run faults). */
   served: Set<string>;
+  /** Names of runs whose heavy fields (config, summaryMetrics, systemMetrics, historyKeys) were resolved. */
+  servedHeavy: Set<string>;
   beforePage: (info: Omit<PageInfoForHook, 'pageIndex'>) => Promise<void>;
   recordPage: (page: { entity: string; project: string; offset: number; requested: number | null; returned: number }) => void;
 }
@@ -79,18 +81,25 @@ export class RunView {
   get computeSeconds(): number { return this.node.computeSeconds ?? 0; }
   get historyLineCount(): number | null { return this.node.historyLineCount ?? null; }
   get user(): ReturnType<typeof userView> { return userView(this.node.user); }
-  get systemMetrics(): string | null { return restrictKeys(this.node.systemMetrics, null); }
 
-  config(args: { keys?: string[] | null }): string | null {
+  systemMetrics(_args: unknown, ctx: ResolverContext): string | null {
+    ctx.servedHeavy.add(this.node.name);
+    return restrictKeys(this.node.systemMetrics, null);
+  }
+
+  config(args: { keys?: string[] | null }, ctx: ResolverContext): string | null {
+    ctx.servedHeavy.add(this.node.name);
     return restrictKeys(this.node.config, args.keys);
   }
 
-  summaryMetrics(args: { keys?: string[] | null }): string | null {
+  summaryMetrics(args: { keys?: string[] | null }, ctx: ResolverContext): string | null {
+    ctx.servedHeavy.add(this.node.name);
     return restrictKeys(this.node.summaryMetrics, args.keys);
   }
 
   /** W&B's shape: {"lastStep": n, "keys": {"<metric>": {"typeCounts": [{"type": ..., "count": ...}]}}}. */
-  historyKeys(): unknown {
+  historyKeys(_args: unknown, ctx: ResolverContext): unknown {
+    ctx.servedHeavy.add(this.node.name);
     const text = restrictKeys(this.node.summaryMetrics, null);
     let summary: Record<string, unknown> = {};
     try {

@@ -204,11 +204,13 @@ export async function startWandbEmulator(opts: WandbEmulatorOptions = {}): Promi
     }
 
     const served = new Set<string>();
+    const servedHeavy = new Set<string>();
     const contextValue: ResolverContext = {
       store,
       defaultEntity,
       maxPageSize,
       served,
+      servedHeavy,
       beforePage: async (info) => {
         const i = pageIndex++;
         await hooks.beforePage?.({ ...info, pageIndex: i }, emulator);
@@ -220,7 +222,7 @@ export async function startWandbEmulator(opts: WandbEmulatorOptions = {}): Promi
     };
     const result = await execute({ schema, document: parsed.document, rootValue, contextValue, variableValues: parsed.variables, operationName: parsed.operationName });
 
-    const poisoned = [...served].find((name) => faults.poison.has(name));
+    const poisoned = [...(faults.poisonMode === 'any' ? served : servedHeavy)].find((name) => faults.poison.has(name));
     if (poisoned !== undefined) {
       countFault('poison');
       countStatus(500);

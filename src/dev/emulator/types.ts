@@ -32,10 +32,16 @@ export interface FaultOptions {
   /** Faults drawn in probability mode (default: every kind except reset, with slow = 1500 ms). */
   kinds?: readonly FaultSpec[];
   /**
-   * Run names that make any request whose answer would include them (a runs page or run(name)) fail
-   * with HTTP 500, like W&B with one bad run in a page (wandb/wandb#6435). Persist until changed.
+   * Run names that make a request fail with HTTP 500 when its answer would include them (a runs page or
+   * run(name)), like W&B with one bad run in a page (wandb/wandb#6435). Persist until changed.
    */
   poisonRuns?: readonly string[];
+  /**
+   * 'heavy' (default): only when the answer includes the run's config, summaryMetrics, systemMetrics or
+   * historyKeys, as when the bad run's data is what fails to serialise; a light query (name, state, ...)
+   * still succeeds, so a client can find out which run it is. 'any': whenever the run is in the answer.
+   */
+  poisonMode?: 'heavy' | 'any';
 }
 
 /** A fixed-window rate limiter: beyond `requests` per `windowSeconds`, answers 429 like W&B. */

@@ -1,0 +1,99 @@
+import type { Command } from 'commander';
+import { TraindbError } from '../../core/errors.js';
+import { runBackfill } from '../../jobs/backfill.js';
+import { createWandbClient } from '../../wandb/index.js';
+import { configFrom, EXIT, withDatabaseOptions, type DatabaseFlags } from '../context.js';
+import { openStore } from '../../db/open-store.js';
+import { createProgress, formatDuration } from '../progress.js';
+
+interface BackfillFlags extends DatabaseFlags {
+  entity: string;
+  project: string;
+  since?: string;
+  restart?: boolean;
+  pageSize?: string;
+}
+
+export function registerBackfill(program: Command): void {
+  withDatabaseOptions(
+    program
+      .command('backfill')
+      .description('copy every run of a W&B project into the database (resumable: run it again after Ctrl-C or a crash)')
+      .requiredOption('--entity <entity>', 'W&B entity (team or user)')
+      .requiredOption('--project <project>', 'W&B project')
+      .option('--since <date>', 'only runs created at or after this date (YYYY-MM-DD or ISO date-time, UTC)')
+      .option('--restart', 'ignore the cursor of an unfinished backfill and start from the first run')
+      .option('--page-size <n>', 'runs per W&B request (default: wandb.page_size, 100)'),
+  ).action(async (flags: BackfillFlags) => {
+    const config = configFrom(flags);
+    if (!config.wandb.apiKey) {
+      throw new TraindbError('INVALID_CONFIG', 'WANDB_API_KEY is not set: export your W&B API key (https://wandb.ai/authorize)');
+    }
+    const pageSize = flags.pageSize === undefined ? config.wandb.pageSize : Number(flags.pageSize);
+    if (!Number.isInteger(pageSize) || pageSize < 1) throw new TraindbError('INVALID_INPUT', `--page-size must be a whole number >= 1, got ${flags.pageSize}`);
+
+    const abort = new AbortController();
+    let signals = 0;
+    const onSignal = (): void => {
+      signals++;
+      if (signals > 1) process.exit(130);
+      process.stderr.write('\ninterrupting: finishing the current page (Ctrl-C again to quit at once)\n');
+      abort.abort(new Error('interrupted'));
+    };
+    process.on('SIGINT', onSignal);
+    process.on('SIGTERM', onSignal);
+
+    const client = createWandbClient({
+      baseUrl: config.wandb.baseUrl,
+      apiKey: config.wandb.apiKey,
+      pageSize,
+      requestsPerSecond: config.wandb.requestsPerSecond,
+      timeoutMs: config.wandb.timeoutMs,
+      signal: abort.signal,
+      onEvent: (e) => {
+        if (e.type === 'poison-run') process.stderr.write(`\nwarning: skipped a run W&B cannot return (${e.poison.name ?? `offset ${e.poison.offset}`}): ${e.poison.message}\n`);
+      },
+    });
+    const { store } = await openStore(config.database, { extraction: config.extraction });
+    const progress = createProgress(`${flags.entity}/${flags.project}`);
+    try {
+      const result = await runBackfill(client, store, {
+        entity: flags.entity,
+        project: flags.project,
+        since: flags.since,
+        restart: flags.restart ?? false,
+        pageSize,
+        normalize: { extraction: config.extraction, launchIdKey: config.launchIdKey },
+        signal: abort.signal,
+        onProgress: (p) => progress.update(p.done, p.total),
+      });
+      progress.finish();
+      const stats = client.stats();
+      for (const f of result.failed) console.error(`failed: run ${f.run}: ${f.reason}`);
+      console.log(
+        `${abort.signal.aborted ? 'interrupted' : 'done'}: ${flags.entity}/${flags.project} -> ${config.database}` +
+          `${result.resumed ? ' (resumed)' : ''}\n` +
+          `  runs: ${result.inserted} new, ${result.updated} updated, ${result.unchanged} unchanged, ${result.failed.length} failed` +
+          ` (${result.total} in W&B)\n` +
+          `  W&B: ${stats.requests} requests, ${stats.retries} retries, ${stats.rateLimited} rate-limited (429)\n` +
+          `  elapsed: ${formatDuration(result.elapsedMs / 1000)}`,
+      );
+      if (abort.signal.aborted) {
+        console.log('  run the same command again to resume after the last committed page');
+        process.exitCode = EXIT.failure;
+      } else process.exitCode = result.failed.length > 0 ? EXIT.partial : EXIT.ok;
+    } catch (error) {
+      progress.finish();
+      if (abort.signal.aborted) {
+        console.error('interrupted: run the same command again to resume after the last committed page');
+        process.exitCode = EXIT.failure;
+        return;
+      }
+      throw error;
+    } finally {
+      process.off('SIGINT', onSignal);
+      process.off('SIGTERM', onSignal);
+      await store.close();
+    }
+  });
+}
