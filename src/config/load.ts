@@ -3,16 +3,17 @@ import { parse as parseYaml } from 'yaml';
 import { TraindbError } from '../core/errors.js';
 import { resolveExtraction } from '../core/normalize/extraction.js';
 import { DEFAULT_DATABASE, DEFAULT_WANDB_BASE_URL, type TraindbConfig } from './config.js';
+import { resolveDaemonSettings, type DaemonFlags } from './daemon.js';
 
 export interface ConfigSources {
   /** Path of the YAML file (`--config`, else TRAINDB_CONFIG); absent means defaults only. */
   file?: string | undefined;
   /** Command-line overrides; undefined never overrides. */
-  flags?: { database?: string | undefined };
+  flags?: { database?: string | undefined; projects?: readonly string[] | undefined; daemon?: DaemonFlags };
   env: Readonly<Record<string, string | undefined>>;
 }
 
-const FILE_KEYS = new Set(['database', 'launch_id_key', 'extract', 'wandb', 'projects']);
+const FILE_KEYS = new Set(['database', 'launch_id_key', 'extract', 'wandb', 'projects', 'daemon']);
 const WANDB_KEYS = new Set(['base_url', 'page_size', 'requests_per_second', 'timeout_seconds']);
 
 /**
@@ -47,7 +48,12 @@ export function loadConfig(sources: ConfigSources): TraindbConfig {
       requestsPerSecond: positive(wandbFile, 'requests_per_second', path, 2),
       timeoutMs: positive(wandbFile, 'timeout_seconds', path, 30) * 1000,
     },
-    projects: projectsAt(file, path),
+    projects: sources.flags?.projects?.length
+      ? sources.flags.projects.map((p) => parseProjectRef(p))
+      : projectsAt(file, path),
+    daemon: resolveDaemonSettings(objectAt(file, 'daemon', path), sources.env, sources.flags?.daemon ?? {}, (key, fix) =>
+      key.startsWith('daemon.') ? fail(path, key, fix) : failFlag(key, fix),
+    ),
   };
   return Object.freeze(config);
 }
@@ -75,6 +81,11 @@ function readYaml(path: string): Record<string, unknown> {
   if (parsed === null || parsed === undefined) return {};
   if (typeof parsed !== 'object' || Array.isArray(parsed)) fail(path, '(top level)', 'must be a mapping of keys');
   return parsed as Record<string, unknown>;
+}
+
+/** A bad flag or environment variable: named as typed, without the file path. */
+function failFlag(key: string, fix: string): never {
+  throw new TraindbError('INVALID_CONFIG', `${key}: ${fix}`);
 }
 
 function fail(path: string | undefined, key: string, fix: string): never {

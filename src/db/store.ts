@@ -50,6 +50,52 @@ export interface AttributeKey {
 
 export type Row = Record<string, SqlValue>;
 
+/** What the daemon needs to know about a stored W&B run to decide whether fetched data is new. */
+export interface StoredRunFingerprint {
+  wandbRunId: string;
+  runId: string;
+  status: string | null;
+  sourceHash: string | null;
+  deletedAt: string | null;
+}
+
+/** A run registered at launch, before W&B knows it (the seed's "At Launch" step). */
+export interface LaunchRegistration {
+  runId: string;
+  /** The run's configuration as the training script will log it (plain or W&B-wrapped). */
+  config: Record<string, unknown>;
+  host?: string | null;
+  instanceId?: string | null;
+  configFilePath?: string | null;
+  chainOfCustodyId?: string | null;
+  /** ISO UTC; defaults to now. */
+  launchedAt?: string;
+}
+
+export interface LaunchOutcome {
+  runId: string;
+  /** False when the run was already known (registered before, or already synced from W&B). */
+  created: boolean;
+  status: string | null;
+}
+
+/** Attachment columns people and tools set after the fact; null clears one. */
+export type Attachments = Partial<
+  Record<'conversation_s3_key' | 'error_log_s3_key' | 'crash_report_s3_key' | 'crash_analysis_s3_key' | 'blog_post_url', string | null>
+>;
+
+/** A status change the daemon infers without new W&B data (heartbeat staleness, deletion). */
+export interface ObservedChange {
+  entity: string;
+  project: string;
+  wandbRunIds: readonly string[];
+  observedAt?: string;
+  /** Merged into each event's detail JSON. */
+  detail?: Record<string, unknown>;
+  /** markRunsStale only: skip a run whose stored heartbeat is at or after this ISO instant. */
+  heartbeatBefore?: string;
+}
+
 /**
  * The seam between traindb and its database. Everything above it (ingest, backfill, daemon, query
  * engine) talks to this interface; each dialect implements it once.
@@ -72,5 +118,27 @@ export interface RunStore {
   all(sql: string, params?: readonly SqlValue[]): Promise<Row[]>;
   /** The database's plan for a query, one line per step. */
   explain(sql: string, params?: readonly SqlValue[]): Promise<string[]>;
+  /** W&B run ids of one project: `active` = alive and not deleted, `present` = not deleted, `deleted` = marked deleted. */
+  listWandbRunIds(entity: string, project: string, which: 'active' | 'present' | 'deleted'): Promise<string[]>;
+  /** Fingerprints of the stored runs among `wandbRunIds` (absent ones are missing from the result). */
+  getRunFingerprints(entity: string, project: string, wandbRunIds: readonly string[]): Promise<StoredRunFingerprint[]>;
+  /**
+   * Marks runs W&B no longer has: sets deleted_at and records one run_status_events row (to 'deleted',
+   * source 'reconcile') per run not already marked. Rows are never removed. Returns the runs marked.
+   */
+  markRunsDeleted(change: ObservedChange): Promise<string[]>;
+  /** Clears deleted_at of runs W&B serves again, recording the way back (source 'reconcile'). Returns the runs restored. */
+  restoreRuns(change: ObservedChange): Promise<string[]>;
+  /**
+   * Runs still 'running' whose heartbeat is too old become 'stale' (suspected dead), with one event
+   * (source 'heartbeat') each. The status is checked inside the write transaction: exactly once.
+   */
+  markRunsStale(change: ObservedChange): Promise<string[]>;
+  /** Inserts a 'launched' row with the extracted columns and objectives of its config; idempotent. */
+  registerLaunch(registration: LaunchRegistration, extraction?: ExtractionMap): Promise<LaunchOutcome>;
+  /** Sets attachment columns of one run; false when no such run. */
+  setAttachments(runId: string, attachments: Attachments): Promise<boolean>;
+  /** Throws unless a write transaction can start now (readiness probe). */
+  checkWritable(): Promise<void>;
   close(): Promise<void>;
 }

@@ -3,7 +3,10 @@ import { RUN_COLUMNS, type RunColumn, type SqlValue } from '../../core/columns.j
 import type { NormalizedRun } from '../../core/normalize/run.js';
 import { deriveFromStored } from '../../core/normalize/stored.js';
 import type { ExtractionMap } from '../../core/normalize/extraction.js';
-import type { UpsertOptions, UpsertOutcome } from '../store.js';
+import type { LaunchOutcome, LaunchRegistration, UpsertOptions, UpsertOutcome } from '../store.js';
+import { reviveNonFinite, stringifyJson, isJsonObject } from '../../core/json.js';
+import { unwrapConfig } from '../../core/normalize/config.js';
+import { EXTRACTABLE_COLUMNS } from '../../core/normalize/extraction.js';
 import { AttributeKeyCache } from './attribute-keys.js';
 
 // Filled by launch registration or people; a sync that lacks them must not erase them.
@@ -108,6 +111,57 @@ export class SqliteRunWriter {
       }
     }
     return rows.length;
+  }
+
+  /**
+   * The seed's "At Launch" step: a 'launched' row with the columns, objectives and attribute index
+   * derived from the run's config, and one status event (source 'launch'). When the W&B run appears
+   * carrying the same launch id, `write` links it to this row. A run already known is left as it is,
+   * except that custody columns it lacks (host, instance id, ...) are filled in.
+   */
+  registerLaunch(db: Database, reg: LaunchRegistration, extraction?: ExtractionMap): LaunchOutcome {
+    const now = new Date().toISOString();
+    const custody: Record<string, string | null> = {
+      host: reg.host ?? null,
+      instance_id: reg.instanceId ?? null,
+      config_file_path: reg.configFilePath ?? null,
+      chain_of_custody_id: reg.chainOfCustodyId ?? null,
+    };
+    const existing = this.s.byId!.get(reg.runId) as ExistingRun | undefined;
+    if (existing) {
+      db.prepare(
+        `UPDATE training_runs SET host = coalesce(host, ?), instance_id = coalesce(instance_id, ?),
+           config_file_path = coalesce(config_file_path, ?), chain_of_custody_id = coalesce(chain_of_custody_id, ?)
+         WHERE run_id = ?`,
+      ).run(custody['host'], custody['instance_id'], custody['config_file_path'], custody['chain_of_custody_id'], reg.runId);
+      return { runId: reg.runId, created: false, status: existing.status };
+    }
+    const revived = reviveNonFinite(reg.config);
+    const { config } = unwrapConfig(isJsonObject(revived) ? revived : {});
+    const configJson = stringifyJson(config);
+    const runKey = (this.s.nextKey!.get() as { k: number }).k;
+    const launchedAt = reg.launchedAt ?? now;
+    db.prepare(
+      `INSERT INTO training_runs (run_id, run_key, status, created_at, host, instance_id, config_file_path,
+         chain_of_custody_id, config_json, created_at_db, updated_at_db)
+       VALUES (?, ?, 'launched', ?, ?, ?, ?, ?, ?, ?, ?)`,
+    ).run(reg.runId, runKey, launchedAt, custody['host'], custody['instance_id'], custody['config_file_path'],
+      custody['chain_of_custody_id'], configJson, now, now);
+
+    const derived = deriveFromStored({ config_json: configJson, final_metrics_json: null }, extraction);
+    for (const [column, value] of Object.entries(derived.values)) {
+      // Only known extracted columns reach SQL; what the launcher said (custody) wins over the config.
+      if (value === null || value === undefined || !EXTRACTABLE_COLUMNS.has(column as RunColumn)) continue;
+      db.prepare(`UPDATE training_runs SET ${column} = ? WHERE run_id = ? AND ${column} IS NULL`).run(value, reg.runId);
+    }
+    for (const o of derived.objectives) {
+      this.s.upsertObjective!.run(reg.runId, o.objective_name, o.objective_alias, o.uniprot, o.weight, o.direction,
+        o.raw_mean, o.normalized_mean, o.raw_std, o.normalized_std, o.stats_json, now);
+    }
+    for (const a of derived.attributes) this.s.insertAttr!.run(runKey, this.keys.idFor(a.source, a.path), a.value);
+    const detail = JSON.stringify(Object.fromEntries(Object.entries(custody).filter(([, v]) => v !== null)));
+    this.s.event!.run(reg.runId, null, 'launched', now, 'launch', detail);
+    return { runId: reg.runId, created: true, status: 'launched' };
   }
 
   /** Call after a rolled-back transaction: key ids allocated inside it no longer exist. */

@@ -3,14 +3,20 @@ import type { SqlValue } from '../../core/columns.js';
 import type { NormalizedRun } from '../../core/normalize/run.js';
 import type { AttributeSource } from '../../core/normalize/attributes.js';
 import type {
+  Attachments,
   AttributeKey,
+  LaunchOutcome,
+  LaunchRegistration,
+  ObservedChange,
   Row,
   RunStore,
+  StoredRunFingerprint,
   SyncState,
   SyncStateUpdate,
   UpsertOptions,
   UpsertOutcome,
 } from '../store.js';
+import type { Statement } from 'better-sqlite3';
 import { SqliteRunWriter } from './run-writer.js';
 import type { ExtractionMap } from '../../core/normalize/extraction.js';
 
@@ -113,9 +119,139 @@ export class SqliteStore implements RunStore {
     });
   }
 
+  async listWandbRunIds(entity: string, project: string, which: 'active' | 'present' | 'deleted'): Promise<string[]> {
+    // The 'active' WHERE clause repeats migration 003's partial index verbatim so SQLite uses it.
+    const where = {
+      active: `status NOT IN ('completed', 'failed', 'crashed', 'killed', 'preempted') AND deleted_at IS NULL`,
+      present: 'deleted_at IS NULL',
+      deleted: 'deleted_at IS NOT NULL',
+    }[which];
+    const rows = this.stmt(
+      `SELECT wandb_run_id AS id FROM training_runs
+       WHERE wandb_entity = ? AND wandb_project = ? AND wandb_run_id IS NOT NULL AND ${where} ORDER BY wandb_run_id`,
+    ).all(entity, project) as Array<{ id: string }>;
+    return rows.map((r) => r.id);
+  }
+
+  async getRunFingerprints(entity: string, project: string, wandbRunIds: readonly string[]): Promise<StoredRunFingerprint[]> {
+    const stmt = this.stmt(
+      `SELECT wandb_run_id AS wandbRunId, run_id AS runId, status, source_hash AS sourceHash, deleted_at AS deletedAt
+       FROM training_runs WHERE wandb_entity = ? AND wandb_project = ? AND wandb_run_id = ?`,
+    );
+    return wandbRunIds.flatMap((id) => {
+      const row = stmt.get(entity, project, id) as StoredRunFingerprint | undefined;
+      return row ? [row] : [];
+    });
+  }
+
+  async markRunsDeleted(change: ObservedChange): Promise<string[]> {
+    return this.observe(change, (row, at) => {
+      if (row.deleted_at !== null) return null;
+      this.stmt('UPDATE training_runs SET deleted_at = ?, updated_at_db = ? WHERE run_id = ?').run(at, at, row.run_id);
+      return { from: row.status, to: 'deleted', source: 'reconcile', detail: { reason: 'not served by W&B any more' } };
+    });
+  }
+
+  async restoreRuns(change: ObservedChange): Promise<string[]> {
+    return this.observe(change, (row, at) => {
+      if (row.deleted_at === null) return null;
+      this.stmt('UPDATE training_runs SET deleted_at = NULL, updated_at_db = ? WHERE run_id = ?').run(at, row.run_id);
+      return { from: 'deleted', to: row.status ?? 'restored', source: 'reconcile', detail: { reason: 'served by W&B again', deletedAt: row.deleted_at } };
+    });
+  }
+
+  async markRunsStale(change: ObservedChange): Promise<string[]> {
+    return this.observe(change, (row, at) => {
+      if (row.status !== 'running' || row.deleted_at !== null) return null;
+      if (change.heartbeatBefore !== undefined && row.heartbeat_at !== null && row.heartbeat_at >= change.heartbeatBefore) return null;
+      this.stmt(`UPDATE training_runs SET status = 'stale', updated_at_db = ? WHERE run_id = ?`).run(at, row.run_id);
+      return { from: 'running', to: 'stale', source: 'heartbeat', detail: { heartbeatAt: row.heartbeat_at } };
+    });
+  }
+
+  /**
+   * One IMMEDIATE transaction over the named runs: `apply` sees each stored row and returns the event
+   * to record (or null for no change). Reading and deciding inside the write lock is what makes each
+   * inferred transition happen exactly once, however many pollers race.
+   */
+  private async observe(
+    change: ObservedChange,
+    apply: (row: ObservedRow, at: string) => { from: string | null; to: string; source: string; detail: Record<string, unknown> } | null,
+  ): Promise<string[]> {
+    const at = change.observedAt ?? new Date().toISOString();
+    const select = this.stmt(
+      `SELECT run_id, status, deleted_at, heartbeat_at FROM training_runs
+       WHERE wandb_entity = ? AND wandb_project = ? AND wandb_run_id = ?`,
+    );
+    const event = this.stmt(
+      `INSERT INTO run_status_events (run_id, from_status, to_status, observed_at, source, detail) VALUES (?, ?, ?, ?, ?, ?)`,
+    );
+    const tx = this.db.transaction(() => {
+      const changed: string[] = [];
+      for (const id of change.wandbRunIds) {
+        const row = select.get(change.entity, change.project, id) as ObservedRow | undefined;
+        if (!row) continue;
+        const e = apply(row, at);
+        if (!e) continue;
+        event.run(row.run_id, e.from, e.to, at, e.source, JSON.stringify({ ...e.detail, ...change.detail }));
+        changed.push(row.run_id);
+      }
+      return changed;
+    });
+    return tx.immediate();
+  }
+
+  async registerLaunch(registration: LaunchRegistration, extraction?: ExtractionMap): Promise<LaunchOutcome> {
+    const tx = this.db.transaction(() => this.writer.registerLaunch(this.db, registration, extraction));
+    try {
+      return tx.immediate();
+    } catch (error) {
+      this.writer.forgetUncommittedKeys();
+      throw error;
+    }
+  }
+
+  async setAttachments(runId: string, attachments: Attachments): Promise<boolean> {
+    const allowed = ['conversation_s3_key', 'error_log_s3_key', 'crash_report_s3_key', 'crash_analysis_s3_key', 'blog_post_url'];
+    const entries = Object.entries(attachments).filter(([k, v]) => allowed.includes(k) && v !== undefined);
+    const exists = this.stmt('SELECT 1 FROM training_runs WHERE run_id = ?');
+    const tx = this.db.transaction(() => {
+      if (!exists.get(runId)) return false;
+      if (entries.length === 0) return true;
+      const sets = entries.map(([k]) => `${k} = ?`).join(', ');
+      this.db
+        .prepare(`UPDATE training_runs SET ${sets}, updated_at_db = ? WHERE run_id = ?`)
+        .run(...entries.map(([, v]) => v ?? null), new Date().toISOString(), runId);
+      return true;
+    });
+    return tx.immediate();
+  }
+
+  async checkWritable(): Promise<void> {
+    // Takes the write lock and releases it: fails on a read-only file, a full disk's lock, or a stuck writer.
+    this.db.transaction(() => undefined).immediate();
+  }
+
+  private readonly statements = new Map<string, Statement>();
+  private stmt(sql: string): Statement {
+    let s = this.statements.get(sql);
+    if (!s) {
+      s = this.db.prepare(sql);
+      this.statements.set(sql, s);
+    }
+    return s;
+  }
+
   async close(): Promise<void> {
     if (this.closed) return;
     this.closed = true;
     this.db.close();
   }
+}
+
+interface ObservedRow {
+  run_id: string;
+  status: string | null;
+  deleted_at: string | null;
+  heartbeat_at: string | null;
 }

@@ -102,10 +102,10 @@ export async function startWandbEmulator(opts: WandbEmulatorOptions = {}): Promi
       timers.add(t);
     });
 
-  // eslint-disable-next-line prefer-const -- assigned once the server object exists
-  let emulator: WandbEmulator;
+  // Filled once the server listens (the URL needs the port); hooks receive it, and none run before then.
+  const self: { emulator?: WandbEmulator } = {};
 
-  /** Answers with an injected fault; returns true when the request is finished. */
+  /** Applies an injected fault: 'done' when it answered, 'continue' to answer normally, 'truncate' to cut the answer. */
   const applyFault = async (fault: FaultSpec, req: IncomingMessage, res: ServerResponse): Promise<'done' | 'continue' | 'truncate'> => {
     countFault(fault.kind);
     switch (fault.kind) {
@@ -143,7 +143,7 @@ export async function startWandbEmulator(opts: WandbEmulatorOptions = {}): Promi
     }
   };
 
-  const handleGraphql = async (req: IncomingMessage, res: ServerResponse, started: number): Promise<string> => {
+  const handleGraphql = async (req: IncomingMessage, res: ServerResponse): Promise<string> => {
     const password = basicPassword(req.headers.authorization);
     if (password === undefined || !apiKeys.includes(password)) {
       countStatus(401);
@@ -166,7 +166,7 @@ export async function startWandbEmulator(opts: WandbEmulatorOptions = {}): Promi
       return 'bad request';
     }
     stats.byOperation[parsed.label] = (stats.byOperation[parsed.label] ?? 0) + 1;
-    await hooks.onRequest?.({ requestNumber, operationName: parsed.label, query: parsed.query, variables: parsed.variables }, emulator);
+    await hooks.onRequest?.({ requestNumber, operationName: parsed.label, query: parsed.query, variables: parsed.variables }, self.emulator as WandbEmulator);
 
     if (limiter) {
       const l = limiter.take();
@@ -213,7 +213,7 @@ export async function startWandbEmulator(opts: WandbEmulatorOptions = {}): Promi
       servedHeavy,
       beforePage: async (info) => {
         const i = pageIndex++;
-        await hooks.beforePage?.({ ...info, pageIndex: i }, emulator);
+        await hooks.beforePage?.({ ...info, pageIndex: i }, self.emulator as WandbEmulator);
       },
       recordPage: (page: PageRecord) => {
         stats.pages.push(page);
@@ -233,7 +233,6 @@ export async function startWandbEmulator(opts: WandbEmulatorOptions = {}): Promi
     const status = 'data' in result ? 200 : 400;
     countStatus(status);
     sendJson(req, res, status, result, { compress: compression, truncateAt: truncate ? 'half' : undefined });
-    void started;
     return `${parsed.label}${truncate ? ' fault=truncate' : ''}`;
   };
 
@@ -258,7 +257,7 @@ export async function startWandbEmulator(opts: WandbEmulatorOptions = {}): Promi
       sendJson(req, res, 405, { errors: [{ message: 'use POST /graphql' }] }, { headers: { allow: 'POST' } });
       return done('method not allowed');
     }
-    handleGraphql(req, res, started).then(done, (error: unknown) => {
+    handleGraphql(req, res).then(done, (error: unknown) => {
       // A bug in the emulator itself (or a throwing hook): answer 500 rather than hang the client.
       countStatus(500);
       sendJson(req, res, 500, { errors: [{ message: `emulator error: ${(error as Error)?.message ?? String(error)}` }] });
@@ -278,7 +277,7 @@ export async function startWandbEmulator(opts: WandbEmulatorOptions = {}): Promi
   const address = server.address() as AddressInfo;
   const host = address.family === 'IPv6' ? `[${address.address}]` : address.address;
 
-  emulator = {
+  const emulator: WandbEmulator = {
     url: `http://${host}:${address.port}`,
     port: address.port,
     apiKey: apiKeys[0] as string,
@@ -294,6 +293,7 @@ export async function startWandbEmulator(opts: WandbEmulatorOptions = {}): Promi
     },
     setHooks: (h: EmulatorHooks) => {
       hooks = { ...h };
+      pageIndex = 0;
     },
     setRateLimit: (l: RateLimitOptions | undefined) => {
       limiter = l ? new RateLimiter(l, Date.now) : undefined;
@@ -311,5 +311,6 @@ export async function startWandbEmulator(opts: WandbEmulatorOptions = {}): Promi
       });
     },
   };
+  self.emulator = emulator;
   return emulator;
 }

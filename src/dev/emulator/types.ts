@@ -59,7 +59,7 @@ export interface RequestInfo {
 }
 
 export interface PageInfoForHook {
-  /** 0-based count of `runs` connections resolved so far by this emulator. */
+  /** 0-based count of `runs` connections resolved since the hooks were set (start or setHooks). */
   pageIndex: number;
   entity: string;
   project: string;

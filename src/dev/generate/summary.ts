@@ -87,6 +87,23 @@ const OPTIONAL_METRICS: readonly (readonly [string, (r: Random, p: number) => nu
   ['perf/oracle_time', (r) => round(r.float(0.05, 5), 5)],
   ['perf/gpu_utilization', (r) => round(r.float(20, 100), 2)],
   ['lr_scheduler/last_lr', (r) => Number(r.logUniform(1e-7, 1e-3).toPrecision(4))],
+  ['train/lr_group_0', (r) => Number(r.logUniform(1e-6, 1e-3).toPrecision(4))],
+  ['train/lr_group_1', (r) => Number(r.logUniform(1e-6, 1e-3).toPrecision(4))],
+  ['eval/pass_all_fraction', (r) => round(r.next() ** 2, 6)],
+  ['eval/pareto_fraction', (r) => round(r.float(0, 0.3), 6)],
+  ...[1, 10, 50, 100].flatMap((k) => [
+    [`eval/top${k}_reward`, (r: Random) => round(r.float(0.3, 1), 6)] as const,
+    [`eval/top${k}_diversity`, (r: Random) => round(r.float(0.2, 0.9), 6)] as const,
+  ]),
+  ...['rollout', 'reward', 'backward', 'optimizer', 'eval', 'checkpoint', 'clustering', 'logging'].map(
+    (phase) => [`timing/${phase}_seconds`, (r: Random) => round(r.float(0.001, 30), 5)] as const,
+  ),
+  ...['allocated_gb', 'reserved_gb', 'max_allocated_gb', 'cpu_rss_gb'].map((m) => [`memory/${m}`, (r: Random) => round(r.float(1, 70), 3)] as const),
+  ...[10, 50, 90].map((p) => [`rollout/length_p${p}`, (r: Random) => r.int(15, 90)] as const),
+  ['rollout/num_scaffolds_sampled', (r) => r.int(1, 256)],
+  ['rollout/unique_scaffolds', (r) => r.int(1, 256)],
+  ['train/tokens_seen', (r) => r.int(1e5, 1e9)],
+  ['train/samples_seen', (r) => r.int(1e3, 1e7)],
 ];
 
 function histogram(rng: Random, bins: number, lo: number, hi: number): Record<string, unknown> {
@@ -130,8 +147,11 @@ export function buildSummary(rng: Random, ctx: SummaryContext): Summary {
   for (const def of ctx.objectives) {
     if (ctx.gradientMethod !== 'standard') out[`gradients/${objectiveAlias(def)}/weight`] = round(rng.next(), 6);
   }
+  // Per-scaffold keys, while the summary stays within the users' 100–150 keys.
   for (const id of ctx.scaffoldIds) {
-    for (const def of ctx.objectives.slice(0, 3)) out[`scaffolds/${id}/${def.name}`] = rawMean(def.scale, rng, ctx.progress);
+    for (const def of ctx.objectives.slice(0, 3)) {
+      if (Object.keys(out).length < 140) out[`scaffolds/${id}/${def.name}`] = rawMean(def.scale, rng, ctx.progress);
+    }
   }
 
   const running = ctx.state === 'running';
