@@ -2,6 +2,7 @@ import { Command, CommanderError } from 'commander';
 import { TraindbError } from '../core/errors.js';
 import { registerIngest } from './commands/ingest.js';
 import { registerBackfill } from './commands/backfill.js';
+import { registerDemo } from './commands/demo.js';
 import { registerCompare, registerQuery } from './commands/query.js';
 import { registerSchemaCommands } from './commands/schema.js';
 import { registerDevCommands } from './commands/dev.js';
@@ -15,6 +16,7 @@ export function buildProgram(): Command {
     .exitOverride();
   registerIngest(program);
   registerBackfill(program);
+  registerDemo(program);
   registerQuery(program);
   registerCompare(program);
   registerSchemaCommands(program);

@@ -60,8 +60,8 @@ const FRAME_LINES = new Set(['{"runs":[', '[', ']}', ']', '']);
  * Reads runs from `{"runs":[...]}`, a bare array, or JSON lines. Small files are parsed whole (any
  * layout); large ones must have one run per line: JSON lines, or the layout `dev generate` writes.
  */
-export async function* streamRuns(path: string): AsyncGenerator<WandbRunNode, void, undefined> {
-  if (statSync(path).size <= WHOLE_FILE_LIMIT && !/\.(jsonl|ndjson)$/i.test(path)) {
+export async function* streamRuns(path: string, wholeFileLimit = WHOLE_FILE_LIMIT): AsyncGenerator<WandbRunNode, void, undefined> {
+  if (statSync(path).size <= wholeFileLimit && !/\.(jsonl|ndjson)$/i.test(path)) {
     const text = readFileSync(path, 'utf8');
     let parsed: unknown;
     let isJson = true;

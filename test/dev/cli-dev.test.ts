@@ -4,7 +4,7 @@ import { join } from 'node:path';
 import { afterAll, describe, expect, it } from 'vitest';
 import { Command } from 'commander';
 import { registerDevCommands, runGenerate, startEmulatorFromFlags } from '../../src/cli/commands/dev.js';
-import { readRuns } from '../../src/dev/data-file.js';
+import { readRuns, streamRuns } from '../../src/dev/data-file.js';
 import { generateRuns } from '../../src/dev/generate/index.js';
 import { gql } from './helpers.js';
 
@@ -20,6 +20,14 @@ describe('traindb dev', () => {
     const parsed = JSON.parse(readFileSync(out, 'utf8')) as { runs: unknown[] };
     expect(parsed.runs).toEqual(generateRuns({ runs: 25, seed: 4, entity: 'e1', project: 'p1' }));
     expect(await readRuns(out)).toEqual(parsed.runs);
+  });
+
+  it('reads large {"runs":[...]} files line by line (V8 strings cap whole-file parsing near 512 MB)', async () => {
+    const out = join(dir, 'big-layout.json');
+    await runGenerate({ runs: 12, seed: 6, entity: 'e', project: 'p', out });
+    const names: string[] = [];
+    for await (const run of streamRuns(out, 0)) names.push(run.name);
+    expect(names).toEqual(generateRuns({ runs: 12, seed: 6 }).map((r) => r.name));
   });
 
   it('writes JSON lines with --jsonl', async () => {

@@ -143,7 +143,7 @@ export async function startWandbEmulator(opts: WandbEmulatorOptions = {}): Promi
     }
   };
 
-  const handleGraphql = async (req: IncomingMessage, res: ServerResponse): Promise<string> => {
+  const handleGraphql = async (req: IncomingMessage, res: ServerResponse, number: number): Promise<string> => {
     const password = basicPassword(req.headers.authorization);
     if (password === undefined || !apiKeys.includes(password)) {
       countStatus(401);
@@ -166,7 +166,7 @@ export async function startWandbEmulator(opts: WandbEmulatorOptions = {}): Promi
       return 'bad request';
     }
     stats.byOperation[parsed.label] = (stats.byOperation[parsed.label] ?? 0) + 1;
-    await hooks.onRequest?.({ requestNumber, operationName: parsed.label, query: parsed.query, variables: parsed.variables }, self.emulator as WandbEmulator);
+    await hooks.onRequest?.({ requestNumber: number, operationName: parsed.label, query: parsed.query, variables: parsed.variables }, self.emulator as WandbEmulator);
 
     if (limiter) {
       const l = limiter.take();
@@ -238,7 +238,7 @@ export async function startWandbEmulator(opts: WandbEmulatorOptions = {}): Promi
 
   const server = createServer((req, res) => {
     const started = Date.now();
-    requestNumber++;
+    const number = ++requestNumber;
     stats.requests++;
     const path = (req.url ?? '/').split('?')[0];
     const done = (note: string): void => log?.(`${req.method} ${path} ${res.statusCode} ${note} ${Date.now() - started}ms`);
@@ -257,7 +257,7 @@ export async function startWandbEmulator(opts: WandbEmulatorOptions = {}): Promi
       sendJson(req, res, 405, { errors: [{ message: 'use POST /graphql' }] }, { headers: { allow: 'POST' } });
       return done('method not allowed');
     }
-    handleGraphql(req, res).then(done, (error: unknown) => {
+    handleGraphql(req, res, number).then(done, (error: unknown) => {
       // A bug in the emulator itself (or a throwing hook): answer 500 rather than hang the client.
       countStatus(500);
       sendJson(req, res, 500, { errors: [{ message: `emulator error: ${(error as Error)?.message ?? String(error)}` }] });

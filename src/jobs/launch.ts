@@ -1,0 +1,99 @@
+import { parse as parseYaml } from 'yaml';
+import { TraindbError } from '../core/errors.js';
+import { isJsonObject, reviveNonFinite, type JsonObject } from '../core/json.js';
+import { getPath, unwrapConfig } from '../core/normalize/config.js';
+import { toText } from '../core/normalize/coerce.js';
+import type { ExtractionMap } from '../core/normalize/extraction.js';
+import type { Attachments, LaunchOutcome, RunStore } from '../db/store.js';
+
+export interface LaunchInput {
+  /** The launch id; defaults to the config's launch id key. */
+  runId?: string | undefined;
+  /** The run's config: an object, or YAML/JSON text (W&B's config.yaml form works too). */
+  config: unknown;
+  host?: string | undefined;
+  instanceId?: string | undefined;
+  configFilePath?: string | undefined;
+  chainOfCustodyId?: string | undefined;
+}
+
+export interface LaunchOptions {
+  launchIdKey: string;
+  extraction?: ExtractionMap;
+}
+
+/**
+ * Registers a run before W&B knows it: a 'launched' row with what its config implies. The W&B run that
+ * later carries the same launch id under `launchIdKey` in its config is linked to this row by the
+ * ordinary upsert, not duplicated. Registering the same id again changes nothing.
+ */
+export async function registerLaunch(store: RunStore, input: LaunchInput, options: LaunchOptions): Promise<LaunchOutcome> {
+  const config = parseRunConfig(input.config);
+  const fromConfig = toText(getPath(unwrapConfig(config).config, options.launchIdKey) ?? null);
+  const runId = input.runId?.trim() || fromConfig?.trim();
+  if (!runId) {
+    throw new TraindbError('INVALID_INPUT', `no run id: pass --run-id (or "run_id" in the body), or set ${options.launchIdKey} in the run's config`);
+  }
+  if (fromConfig && input.runId && fromConfig !== input.runId) {
+    throw new TraindbError(
+      'INVALID_INPUT',
+      `the run id ${input.runId} differs from the config's ${options.launchIdKey} (${fromConfig}): W&B would link the run by the config's value; make them equal`,
+    );
+  }
+  const text = (v: unknown, name: string): string | undefined => {
+    if (v === undefined || v === null) return undefined;
+    if (typeof v !== 'string' || v.trim() === '') throw new TraindbError('INVALID_INPUT', `${name} must be a non-empty string`);
+    return v;
+  };
+  return store.registerLaunch(
+    {
+      runId,
+      config,
+      host: text(input.host, 'host') ?? null,
+      instanceId: text(input.instanceId, 'instance_id') ?? null,
+      configFilePath: text(input.configFilePath, 'config_file_path') ?? null,
+      chainOfCustodyId: text(input.chainOfCustodyId, 'chain_of_custody_id') ?? null,
+    },
+    options.extraction,
+  );
+}
+
+/** A run config given as an object or as YAML/JSON text; non-finite numbers are kept as W&B writes them. */
+export function parseRunConfig(value: unknown): JsonObject {
+  let parsed = value;
+  if (typeof value === 'string') {
+    try {
+      parsed = parseYaml(value);
+    } catch (error) {
+      throw new TraindbError('INVALID_INPUT', `the run config is not valid YAML or JSON: ${(error as Error).message}`);
+    }
+  }
+  if (parsed === null || parsed === undefined) parsed = {};
+  const revived = reviveNonFinite(parsed);
+  if (!isJsonObject(revived)) throw new TraindbError('INVALID_INPUT', 'the run config must be a mapping of keys (YAML or a JSON object)');
+  return revived;
+}
+
+export const ATTACHMENT_FIELDS = [
+  'conversation_s3_key',
+  'error_log_s3_key',
+  'crash_report_s3_key',
+  'crash_analysis_s3_key',
+  'blog_post_url',
+] as const;
+
+/** Sets attachment columns; unknown fields are refused by name. An empty string or null clears one. */
+export async function annotateRun(store: RunStore, runId: string, fields: Record<string, unknown>): Promise<boolean> {
+  const attachments: Attachments = {};
+  for (const [key, value] of Object.entries(fields)) {
+    if (!(ATTACHMENT_FIELDS as readonly string[]).includes(key)) {
+      throw new TraindbError('INVALID_INPUT', `${key} is not an attachment; use ${ATTACHMENT_FIELDS.join(', ')}`);
+    }
+    if (value !== null && typeof value !== 'string') throw new TraindbError('INVALID_INPUT', `${key} must be a string or null`);
+    attachments[key as keyof Attachments] = value === '' ? null : value;
+  }
+  if (Object.keys(attachments).length === 0) {
+    throw new TraindbError('INVALID_INPUT', `nothing to set: give at least one of ${ATTACHMENT_FIELDS.join(', ')}`);
+  }
+  return store.setAttachments(runId, attachments);
+}
