@@ -6,6 +6,8 @@ import { registerDemo } from './commands/demo.js';
 import { registerCompare, registerQuery } from './commands/query.js';
 import { registerSchemaCommands } from './commands/schema.js';
 import { registerDevCommands } from './commands/dev.js';
+import { registerDaemon } from './commands/daemon.js';
+import { registerLaunchCommands } from './commands/launch.js';
 import { EXIT } from './context.js';
 
 /** The traindb command line: the composition root for one-shot commands. */
@@ -21,6 +23,8 @@ export function buildProgram(): Command {
   registerCompare(program);
   registerSchemaCommands(program);
   registerDevCommands(program);
+  registerDaemon(program);
+  registerLaunchCommands(program);
   return program;
 }
 

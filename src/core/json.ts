@@ -7,11 +7,12 @@
 export type JsonValue = null | boolean | number | string | JsonValue[] | { [key: string]: JsonValue };
 export type JsonObject = { [key: string]: JsonValue };
 
-const NON_FINITE_STRINGS: Readonly<Record<string, number>> = {
-  NaN: Number.NaN,
-  Infinity: Number.POSITIVE_INFINITY,
-  '-Infinity': Number.NEGATIVE_INFINITY,
-};
+// A Map, not an object literal: a string value such as "constructor" must not find Object's prototype.
+const NON_FINITE_STRINGS: ReadonlyMap<string, number> = new Map([
+  ['NaN', Number.NaN],
+  ['Infinity', Number.POSITIVE_INFINITY],
+  ['-Infinity', Number.NEGATIVE_INFINITY],
+]);
 
 // Sentinels that cannot collide with real content (they contain a NUL character).
 const SENTINEL_PREFIX = '\u0000traindb-nonfinite:';
@@ -50,29 +51,54 @@ function quoteBareNonFinite(text: string): string {
 
 const BARE_TOKENS = ['-Infinity', 'Infinity', 'NaN'] as const;
 
-function revive(_key: string, value: unknown): unknown {
-  if (typeof value !== 'string') return value;
-  if (value.startsWith(SENTINEL_PREFIX)) return NON_FINITE_STRINGS[value.slice(SENTINEL_PREFIX.length)];
-  const nonFinite = NON_FINITE_STRINGS[value];
-  return nonFinite === undefined ? value : nonFinite;
-}
+const NON_FINITE_TEXT = /NaN|Infinity/;
 
-/** Parses W&B JSON (either non-finite form). Throws SyntaxError with JSON.parse's message otherwise. */
+/**
+ * Parses W&B JSON (either non-finite form). Throws SyntaxError with JSON.parse's message otherwise.
+ * Hot path of every ingest: plain JSON.parse, and a second walk only when the text mentions NaN/Infinity.
+ */
 export function parseWandbJson(text: string): JsonValue {
-  return JSON.parse(quoteBareNonFinite(text), revive) as JsonValue;
+  if (!NON_FINITE_TEXT.test(text)) return JSON.parse(text) as JsonValue;
+  return reviveInPlace(JSON.parse(quoteBareNonFinite(text)) as JsonValue);
 }
 
 /** Like `parseWandbJson` but for an already-decoded value (a file that inlined the object). */
 export function reviveNonFinite(value: unknown): JsonValue {
-  return JSON.parse(JSON.stringify(value), revive) as JsonValue;
+  return reviveInPlace(JSON.parse(JSON.stringify(value)) as JsonValue);
+}
+
+function reviveScalar(value: string): JsonValue {
+  if (value.startsWith(SENTINEL_PREFIX)) return NON_FINITE_STRINGS.get(value.slice(SENTINEL_PREFIX.length)) ?? value;
+  return NON_FINITE_STRINGS.get(value) ?? value;
+}
+
+function reviveInPlace(node: JsonValue): JsonValue {
+  if (typeof node === 'string') return reviveScalar(node);
+  if (Array.isArray(node)) {
+    for (let i = 0; i < node.length; i++) node[i] = reviveInPlace(node[i]!);
+  } else if (node !== null && typeof node === 'object') {
+    for (const key of Object.keys(node)) node[key] = reviveInPlace(node[key]!);
+  }
+  return node;
 }
 
 /** JSON.stringify that keeps non-finite numbers as W&B's strings instead of turning them into null. */
 export function stringifyJson(value: unknown): string {
-  return JSON.stringify(value, (_key, v: unknown) => {
-    if (typeof v === 'number' && !Number.isFinite(v)) return Number.isNaN(v) ? 'NaN' : v > 0 ? 'Infinity' : '-Infinity';
-    return v;
-  });
+  return containsNonFinite(value) ? JSON.stringify(value, nonFiniteReplacer) : JSON.stringify(value);
+}
+
+function nonFiniteReplacer(_key: string, v: unknown): unknown {
+  if (typeof v === 'number' && !Number.isFinite(v)) return Number.isNaN(v) ? 'NaN' : v > 0 ? 'Infinity' : '-Infinity';
+  return v;
+}
+
+function containsNonFinite(node: unknown): boolean {
+  if (typeof node === 'number') return !Number.isFinite(node);
+  if (Array.isArray(node)) return node.some(containsNonFinite);
+  if (node !== null && typeof node === 'object') {
+    for (const key in node) if (containsNonFinite((node as Record<string, unknown>)[key])) return true;
+  }
+  return false;
 }
 
 export function isJsonObject(value: unknown): value is JsonObject {

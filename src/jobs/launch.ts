@@ -58,6 +58,27 @@ export async function registerLaunch(store: RunStore, input: LaunchInput, option
   );
 }
 
+/** POST /runs: `{run_id, config | config_yaml, host, instance_id, config_file_path, chain_of_custody_id}`. */
+export function launchInputFromBody(body: Record<string, unknown>): LaunchInput {
+  const text = (key: string): string | undefined => {
+    const v = body[key];
+    if (v === undefined || v === null) return undefined;
+    if (typeof v !== 'string') throw new TraindbError('INVALID_INPUT', `${key} must be a string`);
+    return v;
+  };
+  const known = new Set(['run_id', 'config', 'config_yaml', 'host', 'instance_id', 'config_file_path', 'chain_of_custody_id']);
+  const unknown = Object.keys(body).filter((k) => !known.has(k));
+  if (unknown.length) throw new TraindbError('INVALID_INPUT', `unknown field(s) ${unknown.join(', ')}; expected ${[...known].join(', ')}`);
+  return {
+    runId: text('run_id'),
+    config: body['config'] ?? text('config_yaml') ?? {},
+    host: text('host'),
+    instanceId: text('instance_id'),
+    configFilePath: text('config_file_path'),
+    chainOfCustodyId: text('chain_of_custody_id'),
+  };
+}
+
 /** A run config given as an object or as YAML/JSON text; non-finite numbers are kept as W&B writes them. */
 export function parseRunConfig(value: unknown): JsonObject {
   let parsed = value;

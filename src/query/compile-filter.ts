@@ -14,9 +14,9 @@ export interface CompiledSql {
  * How each kind of field is answered from an index:
  *  - columns: `r.col op ?` (the seed's indexes, or a scan of one narrow column);
  *  - config/summary/system paths and tags: `r.run_key IN (SELECT run_key FROM run_attributes
- *    WHERE key_id = ? AND value op ?)`, a range scan of idx_attr_key_value;
+ *    WHERE key_id = ? AND value op ?)`, a range scan of run_attributes' primary key;
  *  - objectives: `r.run_id IN (SELECT run_id FROM run_objectives WHERE objective_name = ? AND stat op ?)`,
- *    a range scan of idx_obj_name_raw_mean / idx_obj_name_normalized_mean.
+ *    a range scan of idx_obj_name / idx_obj_normalized_mean.
  *
  * Semantics are two-valued: a comparison on a missing value is false, and `not` turns it true.
  */

@@ -2,7 +2,7 @@ import type { SqlValue } from '../core/columns.js';
 import type { FieldRef } from './filter/ast.js';
 import { parseFilter } from './filter/parser.js';
 import { objectiveStat } from './compile-filter.js';
-import { attributeRef, columnName, keyOf, type FieldContext } from './resolve-fields.js';
+import { attributeRef, columnName, type FieldContext } from './resolve-fields.js';
 
 /** Parses one field reference as the filter language spells it (`batch_size`, `config.a.b`, `objective.X`). */
 export function parseField(text: string): FieldRef {
@@ -12,16 +12,21 @@ export function parseField(text: string): FieldRef {
 }
 
 /** A scalar SQL expression for a field's value on run `r` (for SELECT, ORDER BY and GROUP BY). */
-export function fieldValueSql(field: FieldRef, ctx: FieldContext, input: string, params: SqlValue[]): string {
+export function fieldValueSql(field: FieldRef, _ctx: FieldContext, input: string, params: SqlValue[]): string {
   const attr = attributeRef(field);
   if (attr) {
-    const keyId = ctx.keyIds.get(keyOf(attr));
-    if (keyId === undefined) return 'NULL';
-    params.push(keyId);
-    // Multi-valued attributes (tags) are listed; scalars come back as themselves.
-    return attr.source === 'meta'
-      ? `(SELECT group_concat(value, ',') FROM run_attributes WHERE run_key = r.run_key AND key_id = ?)`
-      : `(SELECT value FROM run_attributes WHERE run_key = r.run_key AND key_id = ? LIMIT 1)`;
+    // The attribute index is clustered by (path, value), built to find runs, not to read one run's value:
+    // a run's own value comes from its JSON, which is cheap for the rows a query returns.
+    if (attr.source === 'meta') return `(SELECT group_concat(value, ',') FROM json_each(r.tags_json))`;
+    const column = { config: 'config_json', summary: 'final_metrics_json', system: 'system_metrics_json' }[attr.source];
+    const nested = jsonPath(attr.path.split('.'));
+    if (attr.source === 'config' || !attr.path.includes('.')) {
+      params.push(nested);
+      return `json_extract(r.${column}, ?)`;
+    }
+    // A summary key may itself contain dots ("objectives/pIC50.DRD1_maximize/raw_mean"): try it whole first.
+    params.push(jsonPath([attr.path]), nested);
+    return `coalesce(json_extract(r.${column}, ?), json_extract(r.${column}, ?))`;
   }
   if (field.scope === 'objective') {
     params.push(field.name);
@@ -29,6 +34,10 @@ export function fieldValueSql(field: FieldRef, ctx: FieldContext, input: string,
   }
   if (field.scope !== 'column') throw new Error('unreachable');
   return `r.${columnName(field, input)}`;
+}
+
+function jsonPath(segments: readonly string[]): string {
+  return `$${segments.map((s) => `."${s.replace(/"/g, '')}"`).join('')}`;
 }
 
 /** The label a field gets as a result column: what the user typed. */

@@ -65,7 +65,7 @@ describe('traindb CLI', () => {
     const { code, stdout } = await runCli(['query', '--db', db, '-w', 'config.training.gradient_accumulation_steps > 4', '--explain']);
     expect(code).toBe(0);
     expect(stdout).toMatch(/SQL:/);
-    expect(stdout).toMatch(/SEARCH run_attributes USING COVERING INDEX idx_attr_key_value/);
+    expect(stdout).toMatch(/SEARCH run_attributes USING PRIMARY KEY/);
   });
 
   it('points at the offending token of a bad filter and exits 2', async () => {

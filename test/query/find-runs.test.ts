@@ -96,11 +96,11 @@ describe('the filter language on every kind of attribute', () => {
 
 describe('answered from indexes, not by parsing JSON', () => {
   it.each([
-    ['config.training.gradient_accumulation_steps > 4', /idx_attr_key_value/],
-    ['summary."train/kl" < 0.1', /idx_attr_key_value/],
-    ["tags = 'baseline'", /idx_attr_key_value/],
-    ['objective.COMT_activity > 0.8', /idx_obj_name_raw_mean/],
-    ['objective.DRD5_activity.normalized_mean > 0.4', /idx_obj_name_normalized_mean/],
+    ['config.training.gradient_accumulation_steps > 4', /SEARCH run_attributes USING PRIMARY KEY/],
+    ['summary."train/kl" < 0.1', /SEARCH run_attributes USING PRIMARY KEY/],
+    ["tags = 'baseline'", /SEARCH run_attributes USING PRIMARY KEY/],
+    ['objective.COMT_activity > 0.8', /idx_obj_name /],
+    ['objective.DRD5_activity.normalized_mean > 0.4', /idx_obj_normalized_mean/],
   ])('%s', async (where, index) => {
     const { plan, sql } = await explainRuns(store, { where, order: ['run_id'] });
     expect(plan.join('\n')).toMatch(index);

@@ -20,7 +20,7 @@ export interface Attribute {
 export function flattenAttributes(source: AttributeSource, root: JsonValue, prefix = ''): Attribute[] {
   const out: Attribute[] = [];
   walk(root, prefix, (path, value) => out.push({ source, path, value }));
-  return dedupe(out);
+  return out;
 }
 
 function walk(node: JsonValue, path: string, emit: (path: string, value: number | string) => void): void {
@@ -32,7 +32,15 @@ function walk(node: JsonValue, path: string, emit: (path: string, value: number 
   if (Array.isArray(node)) {
     // Lists of scalars are indexed as multi-valued attributes (`tags = 'x'` means "has tag x");
     // lists of objects (e.g. the objectives list) have their own tables.
-    for (const item of node) if (!isJsonObject(item) && !Array.isArray(item)) emitScalar(item, path, emit);
+    // A list may repeat a value (tags: ['a', 'a']); the index holds each (path, value) once.
+    const seen = new Set<string>();
+    for (const item of node) {
+      if (isJsonObject(item) || Array.isArray(item)) continue;
+      const key = `${typeof item}:${String(item)}`;
+      if (seen.has(key)) continue;
+      seen.add(key);
+      emitScalar(item, path, emit);
+    }
     return;
   }
   emitScalar(node, path, emit);
@@ -42,14 +50,4 @@ function emitScalar(node: JsonValue, path: string, emit: (path: string, value: n
   if (path === '') return;
   const value = indexableScalar(node);
   if (value !== null) emit(path, value);
-}
-
-function dedupe(items: Attribute[]): Attribute[] {
-  const seen = new Set<string>();
-  return items.filter((a) => {
-    const key = `${a.path}\u0000${typeof a.value}\u0000${a.value}`;
-    if (seen.has(key)) return false;
-    seen.add(key);
-    return true;
-  });
 }

@@ -41,12 +41,21 @@ export function unwrapConfig(raw: JsonObject): UnwrappedConfig {
  * finds the value whichever way it was logged.
  */
 export function expandDottedKeys(value: JsonValue): JsonValue {
+  // Most configs have no dotted key below the top level: return them as they are, without copying.
+  if (!hasDottedKey(value)) return value;
   if (Array.isArray(value)) return value.map(expandDottedKeys);
   if (!isJsonObject(value)) return value;
   const out: JsonObject = {};
   const keys = Object.keys(value).sort((a, b) => Number(a.includes('.')) - Number(b.includes('.')));
   for (const key of keys) setPath(out, key.split('.'), expandDottedKeys(value[key] as JsonValue));
   return out;
+}
+
+function hasDottedKey(value: JsonValue): boolean {
+  if (Array.isArray(value)) return value.some(hasDottedKey);
+  if (!isJsonObject(value)) return false;
+  for (const key in value) if (key.includes('.') || hasDottedKey(value[key]!)) return true;
+  return false;
 }
 
 function setPath(target: JsonObject, path: string[], value: JsonValue): void {

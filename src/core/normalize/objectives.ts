@@ -1,4 +1,4 @@
-import { isJsonObject, type JsonObject, type JsonValue } from '../json.js';
+import { isJsonObject, stringifyJson, type JsonObject, type JsonValue } from '../json.js';
 import { toNumber, toText } from './coerce.js';
 
 /** The statistics that have their own column in run_objectives; every other one lands in stats_json. */
@@ -15,7 +15,7 @@ export interface ObjectiveRow {
   normalized_mean: number | null;
   raw_std: number | null;
   normalized_std: number | null;
-  /** Every statistic the summary carried for this objective, the four above included. */
+  /** The statistics beyond the four columns (e.g. pass_rate), as JSON; null when there are none. */
   stats_json: string | null;
 }
 
@@ -64,14 +64,13 @@ function applyStats(row: ObjectiveRow, found: SummaryObjective): void {
   row.direction ??= found.direction;
   for (const column of OBJECTIVE_STAT_COLUMNS) {
     const value = found.stats.get(column);
-    // NaN cannot be compared or stored in a REAL column; ±Infinity can and stays (stats_json keeps all).
+    // NaN cannot be compared or stored in a REAL column; ±Infinity can and stays. (final_metrics_json keeps all.)
     row[column] = typeof value === 'number' && !Number.isNaN(value) ? value : null;
   }
-  const stats: Record<string, number | string> = {};
-  for (const [key, value] of [...found.stats].sort(([a], [b]) => a.localeCompare(b))) stats[key] = value;
-  row.stats_json = JSON.stringify(stats, (_k, v: unknown) =>
-    typeof v === 'number' && !Number.isFinite(v) ? String(v) : v,
-  );
+  const extra = [...found.stats]
+    .filter(([key]) => !(OBJECTIVE_STAT_COLUMNS as readonly string[]).includes(key))
+    .sort(([a], [b]) => a.localeCompare(b));
+  row.stats_json = extra.length === 0 ? null : stringifyJson(Object.fromEntries(extra));
 }
 
 /** The config's `objectives`: a list of `{name, alias, weight, direction, params: {uniprot}}`, or a map by name. */

@@ -137,8 +137,21 @@ export function normalizeRun(node: WandbRunNode, options: NormalizeOptions = {})
     attributes,
     warnings: extracted.warnings,
     version: updatedAt ?? heartbeatAt ?? createdAt,
-    hash: hash53(JSON.stringify([run, objectives, scaffolds])),
+    hash: contentHash(run, objectives, scaffolds),
   };
+}
+
+/** Joins column values with a separator no JSON text contains, rather than re-serialising large JSON strings. */
+function contentHash(run: RunRow, objectives: ObjectiveRow[], scaffolds: ScaffoldRow[]): string {
+  const parts: string[] = [];
+  const push = (row: object): void => {
+    for (const value of Object.values(row)) parts.push(value === null ? '\u0002' : String(value));
+    parts.push('\u0003');
+  };
+  push(run);
+  objectives.forEach(push);
+  scaffolds.forEach(push);
+  return hash53(parts.join('\u0001'));
 }
 
 function parseDocument(run: string, field: string, value: WandbRunNode['config']): JsonObject {

@@ -2,7 +2,8 @@ import type { Database, Statement } from 'better-sqlite3';
 
 /** Maps (source, path) to a small integer key id, allocating new ids on first sight. */
 export class AttributeKeyCache {
-  private readonly ids = new Map<string, number>();
+  // source → path → id: nested maps avoid building a composite string key per lookup (a hot path).
+  private readonly ids = new Map<string, Map<string, number>>();
   private readonly insert: Statement;
   private readonly select: Statement;
 
@@ -12,12 +13,16 @@ export class AttributeKeyCache {
   }
 
   idFor(source: string, path: string): number {
-    const cacheKey = `${source}\u0000${path}`;
-    const cached = this.ids.get(cacheKey);
+    let bySource = this.ids.get(source);
+    if (!bySource) {
+      bySource = new Map();
+      this.ids.set(source, bySource);
+    }
+    const cached = bySource.get(path);
     if (cached !== undefined) return cached;
     this.insert.run(source, path);
     const { key_id } = this.select.get(source, path) as { key_id: number };
-    this.ids.set(cacheKey, key_id);
+    bySource.set(path, key_id);
     return key_id;
   }
 

@@ -1,7 +1,7 @@
 import type { Database, Statement } from 'better-sqlite3';
 import { RUN_COLUMNS, type RunColumn, type SqlValue } from '../../core/columns.js';
 import type { NormalizedRun } from '../../core/normalize/run.js';
-import { deriveFromStored } from '../../core/normalize/stored.js';
+import { deriveFromStored, storedAttributes, type StoredDocuments } from '../../core/normalize/stored.js';
 import type { ExtractionMap } from '../../core/normalize/extraction.js';
 import type { LaunchOutcome, LaunchRegistration, UpsertOptions, UpsertOutcome } from '../store.js';
 import { reviveNonFinite, stringifyJson, isJsonObject } from '../../core/json.js';
@@ -32,8 +32,10 @@ export class SqliteRunWriter {
   private readonly keys: AttributeKeyCache;
   private readonly s: Record<string, Statement>;
   private readonly columns = Object.keys(RUN_COLUMNS) as RunColumn[];
+  private readonly chunkStatements = new Map<number, Statement>();
+  private pending: Array<[number, number | string, number]> = [];
 
-  constructor(db: Database) {
+  constructor(private readonly db: Database) {
     this.keys = new AttributeKeyCache(db);
     const cols = this.columns;
     const updates = cols
@@ -73,9 +75,12 @@ export class SqliteRunWriter {
          ON CONFLICT (run_id, scaffold_id) DO UPDATE SET scores_json = excluded.scores_json,
            pareto_rank = excluded.pareto_rank, cluster_id = excluded.cluster_id`,
       ),
-      attrs: db.prepare('SELECT key_id, value FROM run_attributes WHERE run_key = ?'),
-      deleteAttr: db.prepare('DELETE FROM run_attributes WHERE run_key = ? AND key_id = ? AND value = ?'),
+      oldDocs: db.prepare(
+        'SELECT config_json, final_metrics_json, system_metrics_json, tags_json FROM training_runs WHERE run_id = ?',
+      ),
+      deleteAttr: db.prepare('DELETE FROM run_attributes WHERE key_id = ? AND value = ? AND run_key = ?'),
       insertAttr: db.prepare('INSERT OR IGNORE INTO run_attributes (run_key, key_id, value) VALUES (?, ?, ?)'),
+
       event: db.prepare(
         `INSERT INTO run_status_events (run_id, from_status, to_status, observed_at, source, detail)
          VALUES (?, ?, ?, ?, ?, ?)`,
@@ -92,7 +97,7 @@ export class SqliteRunWriter {
     const rows = db
       .prepare(
         `SELECT run_id, run_key, config_json, final_metrics_json FROM training_runs r
-         WHERE source_hash IS NULL AND NOT EXISTS (SELECT 1 FROM run_attributes a WHERE a.run_key = r.run_key)`,
+         WHERE source_hash IS NULL`,
       )
       .all() as Array<{ run_id: string; run_key: number; config_json: unknown; final_metrics_json: unknown }>;
     for (const row of rows) {
@@ -110,6 +115,8 @@ export class SqliteRunWriter {
         db.prepare(`UPDATE training_runs SET ${column} = ? WHERE run_id = ? AND ${column} IS NULL`).run(value, row.run_id);
       }
     }
+    // Marked so a later call does not index them twice; a W&B sync of the run replaces the mark.
+    db.prepare("UPDATE training_runs SET source_hash = 'derived' WHERE source_hash IS NULL").run();
     return rows.length;
   }
 
@@ -167,6 +174,7 @@ export class SqliteRunWriter {
   /** Call after a rolled-back transaction: key ids allocated inside it no longer exist. */
   forgetUncommittedKeys(): void {
     this.keys.reset();
+    this.pending = [];
   }
 
   write(n: NormalizedRun, options: UpsertOptions = {}): UpsertOutcome {
@@ -199,11 +207,13 @@ export class SqliteRunWriter {
     }
 
     const runKey = existing?.run_key ?? (this.s.nextKey!.get() as { k: number }).k;
+    // Read before the row is overwritten: the index rows to remove are derived from the previous JSON.
+    const previous = existing ? (this.s.oldDocs!.get(existing.run_id) as StoredDocuments | undefined) : undefined;
     const values: SqlValue[] = this.columns.map((c) => (c === 'run_id' ? runId : r[c]));
     this.s.upsertRun!.run(...values, runKey, n.hash, now, now);
     this.writeObjectives(runId, n, now);
     this.writeScaffolds(runId, n, now);
-    this.writeAttributes(runKey, n);
+    this.writeAttributes(runKey, n, previous);
 
     let transition: UpsertOutcome['transition'] = null;
     const from = existing?.status ?? null;
@@ -237,19 +247,73 @@ export class SqliteRunWriter {
   }
 
   /** Applies only the difference, so a summary update touching three keys writes three rows. */
-  private writeAttributes(runKey: number, n: NormalizedRun): void {
+  private writeAttributes(runKey: number, n: NormalizedRun, previous: StoredDocuments | undefined): void {
+    if (!previous) {
+      this.insertAttributes(runKey, n.attributes.map((a) => [this.keys.idFor(a.source, a.path), a.value]));
+      return;
+    }
+    // Deletes below must see every row queued so far (the same run may occur twice in one batch).
+    this.flushAttributes();
     const wanted = new Map<string, [number, number | string]>();
     for (const a of n.attributes) {
       const keyId = this.keys.idFor(a.source, a.path);
       wanted.set(attrKey(keyId, a.value), [keyId, a.value]);
     }
-    for (const row of this.s.attrs!.all(runKey) as Array<{ key_id: number; value: number | string }>) {
-      const k = attrKey(row.key_id, row.value);
+    for (const a of storedAttributes(previous)) {
+      const keyId = this.keys.idFor(a.source, a.path);
+      const k = attrKey(keyId, a.value);
       if (wanted.has(k)) wanted.delete(k);
-      else this.s.deleteAttr!.run(runKey, row.key_id, row.value);
+      else this.s.deleteAttr!.run(keyId, a.value, runKey);
     }
-    for (const [keyId, value] of wanted.values()) this.s.insertAttr!.run(runKey, keyId, value);
+    this.insertAttributes(runKey, [...wanted.values()]);
   }
+
+  /**
+   * Attribute rows are queued and written by `flushAttributes` at the end of the transaction, sorted by
+   * (key_id, value): a run's ~200 attributes land on ~200 different pages of the clustered index, and
+   * writing a whole batch in key order turns those random page visits into one sweep.
+   */
+  private insertAttributes(runKey: number, pairs: ReadonlyArray<readonly [number, number | string]>): void {
+    for (const [keyId, value] of pairs) this.pending.push([keyId, value, runKey]);
+  }
+
+  /** Writes queued attribute rows; call inside the same transaction as `write`. */
+  flushAttributes(): void {
+    const rows = this.pending.sort(compareAttributeRows);
+    this.pending = [];
+    // Multi-row INSERTs: per-statement overhead dominated when each attribute was its own statement.
+    for (let start = 0; start < rows.length; start += ATTR_CHUNK) {
+      const chunk = rows.slice(start, start + ATTR_CHUNK);
+      this.insertStatement(chunk.length).run(...chunk.flat());
+    }
+  }
+
+  /** Drops queued rows of a transaction that rolled back. */
+  discardPending(): void {
+    this.pending = [];
+  }
+
+  private insertStatement(rows: number): Statement {
+    let stmt = this.chunkStatements.get(rows);
+    if (!stmt) {
+      stmt = this.db.prepare(
+        `INSERT OR IGNORE INTO run_attributes (key_id, value, run_key) VALUES ${Array.from({ length: rows }, () => '(?, ?, ?)').join(', ')}`,
+      );
+      this.chunkStatements.set(rows, stmt);
+    }
+    return stmt;
+  }
+}
+
+const ATTR_CHUNK = 100;
+
+/** SQLite's order for the attribute key: numbers before text, numbers by value, text by code unit. */
+function compareAttributeRows(a: readonly [number, number | string, number], b: readonly [number, number | string, number]): number {
+  if (a[0] !== b[0]) return a[0] - b[0];
+  const [va, vb] = [a[1], b[1]];
+  if (typeof va !== typeof vb) return typeof va === 'number' ? -1 : 1;
+  if (va !== vb) return va < vb ? -1 : 1;
+  return a[2] - b[2];
 }
 
 function attrKey(keyId: number, value: number | string): string {

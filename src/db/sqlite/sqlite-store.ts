@@ -42,6 +42,7 @@ export class SqliteStore implements RunStore {
   async upsertBatch(runs: readonly NormalizedRun[], options: UpsertOptions = {}): Promise<UpsertOutcome[]> {
     const tx = this.db.transaction(() => {
       const outcomes = runs.map((run) => this.writer.write(run, options));
+      this.writer.flushAttributes();
       if (options.syncState) this.writeSyncState(options.syncState);
       return outcomes;
     });

@@ -93,14 +93,12 @@ CREATE TABLE run_objectives (
   created_at TIMESTAMP DEFAULT CURRENT_TIMESTAMP,
   FOREIGN KEY (run_id) REFERENCES training_runs(run_id) ON DELETE CASCADE ON UPDATE CASCADE
 );
-CREATE INDEX idx_obj_run_id ON run_objectives(run_id);
-CREATE INDEX idx_obj_name ON run_objectives(objective_name);
-CREATE INDEX idx_obj_raw_mean ON run_objectives(raw_mean);
-CREATE INDEX idx_obj_normalized_mean ON run_objectives(normalized_mean);
+-- The seed's objective indexes, widened so each answers a query with no table lookup: "objective X
+-- above a threshold" is one range scan of idx_obj_name (or idx_obj_normalized_mean). The seed's
+-- idx_obj_run_id and idx_obj_raw_mean are covered by idx_obj_run_name and idx_obj_name respectively.
 CREATE UNIQUE INDEX idx_obj_run_name ON run_objectives(run_id, objective_name);
--- "objective X above a threshold" is answered by one range scan of these, with no table lookup.
-CREATE INDEX idx_obj_name_raw_mean ON run_objectives(objective_name, raw_mean, run_id);
-CREATE INDEX idx_obj_name_normalized_mean ON run_objectives(objective_name, normalized_mean, run_id);
+CREATE INDEX idx_obj_name ON run_objectives(objective_name, raw_mean, run_id);
+CREATE INDEX idx_obj_normalized_mean ON run_objectives(objective_name, normalized_mean, run_id);
 
 CREATE TABLE run_scaffolds (
   id INTEGER PRIMARY KEY AUTOINCREMENT,
@@ -127,8 +125,10 @@ CREATE TABLE run_status_events (
 CREATE INDEX idx_status_events_run ON run_status_events(run_id, observed_at);
 
 -- The attribute index: every scalar leaf of config / summary / system metrics (and tags), one row per
--- (run, path, value). SQLite orders numbers before text, so one value column serves numeric ranges and
--- string equality (NUMERIC affinity stores 64.0 as the integer 64, compactly); (key_id, value, run_key) answers "path op value" with one index range scan.
+-- (path, value, run). Clustered on (key_id, value, run_key), so "path op value" is one range scan of the
+-- table itself and it costs one B-tree, not two. SQLite orders numbers before text, so one value column
+-- serves numeric ranges and string equality (NUMERIC affinity stores 64.0 as the integer 64, compactly).
+-- An update removes exactly the rows derived from the run's previous JSON (see storedAttributes).
 CREATE TABLE attribute_keys (
   key_id INTEGER PRIMARY KEY,
   source TEXT NOT NULL,
@@ -136,12 +136,11 @@ CREATE TABLE attribute_keys (
   UNIQUE (source, path)
 );
 CREATE TABLE run_attributes (
-  run_key INTEGER NOT NULL,
   key_id INTEGER NOT NULL,
   value NUMERIC NOT NULL,
-  PRIMARY KEY (run_key, key_id, value)
+  run_key INTEGER NOT NULL,
+  PRIMARY KEY (key_id, value, run_key)
 ) WITHOUT ROWID;
-CREATE INDEX idx_attr_key_value ON run_attributes(key_id, value, run_key);
 `;
 
 interface ColumnInfo {

@@ -1,0 +1,69 @@
+import { Redis } from 'ioredis';
+
+const closingConnections = new WeakSet<Redis>();
+
+export type RedisRole = 'queue' | 'worker' | 'probe';
+
+export interface RedisEvents {
+  /** Called once per lost connection (not per reconnect attempt), with a password-free message. */
+  onDown?: (role: RedisRole, message: string) => void;
+  onUp?: (role: RedisRole) => void;
+}
+
+/**
+ * ioredis connections for each role. BullMQ needs `maxRetriesPerRequest: null` for workers (blocking
+ * commands must wait out an outage) and is given instances, not options: in ESM it cannot load
+ * ioredis by itself. The probe answers /readyz, so it fails fast instead of queueing commands while
+ * Redis is down. Reconnects back off to at most 2 s, so a restarted Redis is found again quickly.
+ */
+export function createRedis(url: string, role: RedisRole, events: RedisEvents = {}): Redis {
+  const redis = new Redis(url, {
+    maxRetriesPerRequest: role === 'probe' ? 0 : null,
+    enableOfflineQueue: role !== 'probe',
+    connectTimeout: 5000,
+    retryStrategy: (times) => Math.min(200 * times, 2000),
+    connectionName: `traindb-${role}`,
+  });
+  let up = false;
+  // Our own close is not an outage.
+  const closing = (): boolean => closingConnections.has(redis);
+  redis.on('ready', () => {
+    up = true;
+    events.onUp?.(role);
+  });
+  // Without an 'error' listener an EventEmitter error would crash the process on every outage.
+  redis.on('error', (error: Error) => {
+    if (up && !closing()) events.onDown?.(role, error.message);
+    up = false;
+  });
+  redis.on('close', () => {
+    if (up && !closing()) events.onDown?.(role, 'connection closed');
+    up = false;
+  });
+  return redis;
+}
+
+/** Closes a connection whether or not Redis is reachable (QUIT would wait for it). */
+export async function closeRedis(redis: Redis): Promise<void> {
+  if (redis.status === 'end') return;
+  closingConnections.add(redis);
+  if (redis.status === 'ready') {
+    await Promise.race([redis.quit().catch(() => undefined), new Promise((r) => setTimeout(r, 1000).unref())]);
+  }
+  redis.disconnect();
+}
+
+/** PING with a deadline: a wedged connection must not hang a readiness probe. */
+export async function pingRedis(redis: Redis, timeoutMs = 1000): Promise<void> {
+  let timer: NodeJS.Timeout | undefined;
+  try {
+    await Promise.race([
+      redis.ping(),
+      new Promise((_, reject) => {
+        timer = setTimeout(() => reject(new Error(`Redis did not answer PING within ${timeoutMs} ms`)), timeoutMs);
+      }),
+    ]);
+  } finally {
+    clearTimeout(timer);
+  }
+}
