@@ -10,6 +10,8 @@ import type { ProgressTracker } from './progress.js';
 import { closeRedis } from './redis.js';
 import { QUEUE } from './queues.js';
 
+const EMPTY_POLL: PollResult = { changed: 0, active: 0, enqueued: 0, poison: 0, settled: 0, stale: 0, restored: 0, watermark: null, reconcileDue: false };
+
 export interface Processors {
   poll(payload: ProjectPayload, ctx: JobContext): Promise<PollResult>;
   reconcile(payload: ProjectPayload, ctx: JobContext): Promise<ReconcileResult>;
@@ -99,6 +101,8 @@ export function startWorkers(deps: WorkerDeps): WorkerSet {
     } catch (error) {
       // Data that cannot be normalized fails the same way every time: no retries, kept with its reason.
       if (error instanceof TraindbError && error.code === 'INVALID_RUN') throw new UnrecoverableError(error.message);
+      // A poll cut short by our own shutdown is not a failure: the scheduler's next poll redoes it.
+      if (closing && job.name === JOB.poll) return { ...EMPTY_POLL, skipped: 'interrupted by shutdown' } satisfies PollResult;
       throw error;
     } finally {
       if (job.name === JOB.poll || job.name === JOB.reconcile) {

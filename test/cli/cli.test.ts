@@ -103,3 +103,16 @@ describe('traindb CLI', () => {
     expect(stderr).toMatch(/WANDB_API_KEY is not set/);
   });
 });
+
+describe('npm run demo', () => {
+  it('runs emulator, backfill and the seed queries with no credentials', async () => {
+    const demoDb = join(dir, 'demo.sqlite');
+    const { code, stdout } = await runCli(['demo', '--runs', '60', '--db', demoDb]);
+    expect(code).toBe(0);
+    expect(stdout).toMatch(/backfill: 60 runs written/);
+    expect(stdout).toMatch(/Seed SQL: runs where COMT_activity > 0.8/);
+    expect(stdout).toMatch(/traindb compare --by gradient_method --objective DRD5_activity/);
+    const check = await runCli(['query', '--db', demoDb, '-c', 'run_id', '-n', '1000', '--format', 'json']);
+    expect((JSON.parse(check.stdout) as unknown[]).length).toBe(60);
+  });
+});

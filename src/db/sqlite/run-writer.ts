@@ -279,7 +279,7 @@ export class SqliteRunWriter {
 
   /** Writes queued attribute rows; call inside the same transaction as `write`. */
   flushAttributes(): void {
-    const rows = this.pending.sort(compareAttributeRows);
+    const rows = sortAttributeRows(this.pending);
     this.pending = [];
     // Multi-row INSERTs: per-statement overhead dominated when each attribute was its own statement.
     for (let start = 0; start < rows.length; start += ATTR_CHUNK) {
@@ -307,13 +307,29 @@ export class SqliteRunWriter {
 
 const ATTR_CHUNK = 100;
 
-/** SQLite's order for the attribute key: numbers before text, numbers by value, text by code unit. */
-function compareAttributeRows(a: readonly [number, number | string, number], b: readonly [number, number | string, number]): number {
-  if (a[0] !== b[0]) return a[0] - b[0];
-  const [va, vb] = [a[1], b[1]];
+/**
+ * Orders rows as the clustered key (key_id, value, run_key): bucketed by key_id (small integers), then
+ * each bucket sorted by value, numbers before text as SQLite orders them. Cheaper than one big sort with
+ * a general comparator, which was a visible share of ingest time.
+ */
+function sortAttributeRows(rows: Array<[number, number | string, number]>): Array<[number, number | string, number]> {
+  const buckets: Array<Array<[number, number | string, number]> | undefined> = [];
+  for (const row of rows) (buckets[row[0]] ??= []).push(row);
+  const out: Array<[number, number | string, number]> = [];
+  for (const bucket of buckets) {
+    if (!bucket) continue;
+    bucket.sort(compareValues);
+    for (const row of bucket) out.push(row);
+  }
+  return out;
+}
+
+function compareValues(a: readonly [number, number | string, number], b: readonly [number, number | string, number]): number {
+  const va = a[1];
+  const vb = b[1];
+  if (typeof va === 'number' && typeof vb === 'number') return va - vb || a[2] - b[2];
   if (typeof va !== typeof vb) return typeof va === 'number' ? -1 : 1;
-  if (va !== vb) return va < vb ? -1 : 1;
-  return a[2] - b[2];
+  return va < vb ? -1 : va > vb ? 1 : a[2] - b[2];
 }
 
 function attrKey(keyId: number, value: number | string): string {
