@@ -55,47 +55,78 @@ export function resolveDaemonSettings(
   }
 
   const duration = (key: string, flag: string | undefined, flagName: string, fallback: number, minMs = 1): number => {
-    const ms = flag !== undefined ? parseDuration(flag) : section[key] === undefined ? fallback : parseDuration(section[key]);
+    const ms =
+      flag !== undefined ? parseDuration(flag) : section[key] === undefined ? fallback : parseDuration(section[key]);
     const where = flag !== undefined ? flagName : `daemon.${key}`;
-    if (ms === undefined) fail(where, `'${String(flag ?? section[key])}' is not a duration; use e.g. 500ms, 60s, 5m or 1h`);
+    if (ms === undefined)
+      fail(where, `'${String(flag ?? section[key])}' is not a duration; use e.g. 500ms, 60s, 5m or 1h`);
     if (ms < minMs) fail(where, `must be at least ${minMs} ms`);
     return ms;
   };
-  const integer = (key: string, flag: string | undefined, flagName: string, fallback: number, min: number, max: number): number => {
+  const integer = (
+    key: string,
+    flag: string | undefined,
+    flagName: string,
+    fallback: number,
+    min: number,
+    max: number,
+  ): number => {
     const raw = flag ?? section[key];
     const n = raw === undefined ? fallback : Number(raw);
     if (!Number.isInteger(n) || n < min || n > max) {
-      fail(flag !== undefined ? flagName : `daemon.${key}`, `must be a whole number from ${min} to ${max}, got ${JSON.stringify(raw)}`);
+      fail(
+        flag !== undefined ? flagName : `daemon.${key}`,
+        `must be a whole number from ${min} to ${max}, got ${JSON.stringify(raw)}`,
+      );
     }
     return n;
   };
 
   const intervalMs = duration('interval', flags.interval, '--interval', 60_000, 100);
   const fileRedis = section['redis_url'];
-  if (fileRedis !== undefined && (typeof fileRedis !== 'string' || fileRedis === '')) fail('daemon.redis_url', 'must be a redis:// URL');
+  if (fileRedis !== undefined && (typeof fileRedis !== 'string' || fileRedis === ''))
+    fail('daemon.redis_url', 'must be a redis:// URL');
   if (typeof fileRedis === 'string' && /\/\/[^/@]*:[^/@]+@/.test(fileRedis)) {
     fail('daemon.redis_url', 'a password does not belong in the file: set REDIS_URL in the environment');
   }
   const redisUrl = env['REDIS_URL'] || (fileRedis as string | undefined) || DEFAULT_REDIS_URL;
-  if (!/^rediss?:\/\//.test(redisUrl)) fail(env['REDIS_URL'] ? 'REDIS_URL' : 'daemon.redis_url', 'must start with redis:// or rediss://');
+  if (!/^rediss?:\/\//.test(redisUrl))
+    fail(env['REDIS_URL'] ? 'REDIS_URL' : 'daemon.redis_url', 'must start with redis:// or rediss://');
 
   const queuePrefix = flags.queuePrefix ?? (section['queue_prefix'] as string | undefined) ?? 'traindb';
   if (typeof queuePrefix !== 'string' || !/^[A-Za-z0-9_.-]+$/.test(queuePrefix)) {
-    fail(flags.queuePrefix !== undefined ? '--queue-prefix' : 'daemon.queue_prefix', `'${String(queuePrefix)}' must be letters, digits, '_', '.' or '-' (BullMQ keys use ':' as separator)`);
+    fail(
+      flags.queuePrefix !== undefined ? '--queue-prefix' : 'daemon.queue_prefix',
+      `'${String(queuePrefix)}' must be letters, digits, '_', '.' or '-' (BullMQ keys use ':' as separator)`,
+    );
   }
   const host = flags.httpHost ?? http['host'] ?? '127.0.0.1';
-  if (typeof host !== 'string' || host === '') fail(flags.httpHost !== undefined ? '--http-host' : 'daemon.http.host', 'must be a host name or address');
+  if (typeof host !== 'string' || host === '')
+    fail(flags.httpHost !== undefined ? '--http-host' : 'daemon.http.host', 'must be a host name or address');
   const port = flags.httpPort ?? http['port'] ?? 8080;
   const portNumber = Number(port);
   if (!Number.isInteger(portNumber) || portNumber < 0 || portNumber > 65535) {
-    fail(flags.httpPort !== undefined ? '--http-port' : 'daemon.http.port', `must be a port number from 0 to 65535 (0: any free port), got ${JSON.stringify(port)}`);
+    fail(
+      flags.httpPort !== undefined ? '--http-port' : 'daemon.http.port',
+      `must be a port number from 0 to 65535 (0: any free port), got ${JSON.stringify(port)}`,
+    );
   }
   const logLevel = env['TRAINDB_LOG_LEVEL'] || (section['log_level'] as string | undefined) || 'info';
-  if (!LOG_LEVELS.has(logLevel)) fail(env['TRAINDB_LOG_LEVEL'] ? 'TRAINDB_LOG_LEVEL' : 'daemon.log_level', `must be one of ${[...LOG_LEVELS].join(', ')}`);
+  if (!LOG_LEVELS.has(logLevel))
+    fail(
+      env['TRAINDB_LOG_LEVEL'] ? 'TRAINDB_LOG_LEVEL' : 'daemon.log_level',
+      `must be one of ${[...LOG_LEVELS].join(', ')}`,
+    );
 
   return {
     intervalMs,
-    reconcileIntervalMs: duration('reconcile_interval', flags.reconcileInterval, '--reconcile-interval', 3_600_000, 100),
+    reconcileIntervalMs: duration(
+      'reconcile_interval',
+      flags.reconcileInterval,
+      '--reconcile-interval',
+      3_600_000,
+      100,
+    ),
     staleAfterMs: duration('stale_after', flags.staleAfter, '--stale-after', 600_000, 1000),
     overlapMs: duration('poll_overlap', undefined, '', 600_000, 0),
     queuePrefix,
@@ -129,10 +160,16 @@ export function isLoopback(host: string): boolean {
  */
 export function validateDaemonConfig(config: TraindbConfig): void {
   if (config.projects.length === 0) {
-    throw new TraindbError('INVALID_CONFIG', 'no projects to sync: pass --project ENTITY/PROJECT or list them under projects: in the config file');
+    throw new TraindbError(
+      'INVALID_CONFIG',
+      'no projects to sync: pass --project ENTITY/PROJECT or list them under projects: in the config file',
+    );
   }
   if (!config.wandb.apiKey) {
-    throw new TraindbError('INVALID_CONFIG', 'WANDB_API_KEY is not set: export your W&B API key (https://wandb.ai/authorize)');
+    throw new TraindbError(
+      'INVALID_CONFIG',
+      'WANDB_API_KEY is not set: export your W&B API key (https://wandb.ai/authorize)',
+    );
   }
   const { host, token } = config.daemon.http;
   if (!isLoopback(host) && !token) {

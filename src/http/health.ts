@@ -18,7 +18,9 @@ export async function evaluateReadiness(checks: readonly ReadinessCheck[], timeo
       try {
         const detail = await Promise.race([
           c.check(),
-          new Promise((_, reject) => (timer = setTimeout(() => reject(new Error(`no answer within ${timeoutMs} ms`)), timeoutMs))),
+          new Promise(
+            (_, reject) => (timer = setTimeout(() => reject(new Error(`no answer within ${timeoutMs} ms`)), timeoutMs)),
+          ),
         ]);
         return [c.name, { ok: true, ...(detail === undefined ? {} : { detail }) }] as const;
       } catch (error) {

@@ -17,7 +17,8 @@ const BAD_INPUT = new Set(['INVALID_FILTER', 'UNKNOWN_ATTRIBUTE', 'INVALID_INPUT
 /** The status and message an error maps to; anything unexpected is a 500 that reveals nothing. */
 export function errorResponse(error: unknown): { status: number; body: { error: string } } {
   if (error instanceof HttpError) return { status: error.status, body: { error: error.message } };
-  if (error instanceof TraindbError && BAD_INPUT.has(error.code)) return { status: 400, body: { error: error.message } };
+  if (error instanceof TraindbError && BAD_INPUT.has(error.code))
+    return { status: 400, body: { error: error.message } };
   return { status: 500, body: { error: 'internal error (see the daemon log)' } };
 }
 
@@ -35,7 +36,8 @@ export function sendText(res: ServerResponse, status: number, contentType: strin
 /** Reads a JSON object body of at most `limit` bytes. */
 export async function readJsonBody(req: IncomingMessage, limit = 1_000_000): Promise<Record<string, unknown>> {
   const type = req.headers['content-type'] ?? '';
-  if (!/^application\/json\b/i.test(type)) throw new HttpError(415, 'send the body as JSON with Content-Type: application/json');
+  if (!/^application\/json\b/i.test(type))
+    throw new HttpError(415, 'send the body as JSON with Content-Type: application/json');
   const chunks: Buffer[] = [];
   let size = 0;
   for await (const chunk of req) {
@@ -49,6 +51,7 @@ export async function readJsonBody(req: IncomingMessage, limit = 1_000_000): Pro
   } catch (error) {
     throw new HttpError(400, `the body is not valid JSON: ${(error as Error).message}`);
   }
-  if (parsed === null || typeof parsed !== 'object' || Array.isArray(parsed)) throw new HttpError(400, 'the body must be a JSON object');
+  if (parsed === null || typeof parsed !== 'object' || Array.isArray(parsed))
+    throw new HttpError(400, 'the body must be a JSON object');
   return parsed as Record<string, unknown>;
 }

@@ -36,7 +36,11 @@ export function createHttpServer(deps: HttpDeps): Server {
     '/readyz': {
       GET: async (_req, res) => {
         const report = await evaluateReadiness(deps.checks);
-        sendJson(res, report.ready ? 200 : 503, { status: report.ready ? 'ready' : 'not ready', failed: report.failed, checks: report.checks });
+        sendJson(res, report.ready ? 200 : 503, {
+          status: report.ready ? 'ready' : 'not ready',
+          failed: report.failed,
+          checks: report.checks,
+        });
       },
     },
     '/metrics': { GET: async (_req, res) => sendText(res, 200, deps.metrics.contentType, await deps.metrics.render()) },
@@ -55,7 +59,11 @@ export function createHttpServer(deps: HttpDeps): Server {
       POST: async (req, res) => {
         requireToken(req, deps.token);
         const outcome = await deps.launch(await readJsonBody(req));
-        sendJson(res, outcome.created ? 201 : 200, { run_id: outcome.runId, created: outcome.created, status: outcome.status });
+        sendJson(res, outcome.created ? 201 : 200, {
+          run_id: outcome.runId,
+          created: outcome.created,
+          status: outcome.status,
+        });
       },
     },
     '/compare': {
@@ -102,7 +110,11 @@ export function createHttpServer(deps: HttpDeps): Server {
         await handler(req, res, url);
       } catch (error) {
         const { status, body } = errorResponse(error);
-        if (status >= 500) deps.log?.error({ err: error instanceof Error ? error.message : String(error), path: req.url?.split('?')[0] }, 'request failed');
+        if (status >= 500)
+          deps.log?.error(
+            { err: error instanceof Error ? error.message : String(error), path: req.url?.split('?')[0] },
+            'request failed',
+          );
         if (!res.headersSent) sendJson(res, status, body);
         else res.destroy();
       }
@@ -122,7 +134,8 @@ function whereOf(q: URLSearchParams): { where?: string | Record<string, unknown>
   } catch (error) {
     throw new HttpError(400, `mongo= is not JSON: ${(error as Error).message}`);
   }
-  if (parsed === null || typeof parsed !== 'object' || Array.isArray(parsed)) throw new HttpError(400, 'mongo= must be a JSON object');
+  if (parsed === null || typeof parsed !== 'object' || Array.isArray(parsed))
+    throw new HttpError(400, 'mongo= must be a JSON object');
   return { where: parsed as Record<string, unknown> };
 }
 
@@ -144,7 +157,8 @@ function list(text: string | null): string[] {
 
 function integer(text: string | null, name: string): number {
   const n = Number(text);
-  if (!Number.isInteger(n) || n < 0) throw new HttpError(400, `${name} must be a whole number >= 0, got ${JSON.stringify(text)}`);
+  if (!Number.isInteger(n) || n < 0)
+    throw new HttpError(400, `${name} must be a whole number >= 0, got ${JSON.stringify(text)}`);
   return n;
 }
 

@@ -24,7 +24,12 @@ export async function fetchRunsByName(
   const unique = [...new Set(names)];
   for (let i = 0; i < unique.length; i += batchSize) {
     const batch = unique.slice(i, i + batchSize);
-    for await (const page of wandb.listRuns({ entity, project, filters: { name: { $in: batch } }, pageSize: batch.length })) {
+    for await (const page of wandb.listRuns({
+      entity,
+      project,
+      filters: { name: { $in: batch } },
+      pageSize: batch.length,
+    })) {
       out.runs.push(...page.runs);
       for (const p of page.poisonRuns) {
         if (p.name) out.poisonNames.push(p.name);

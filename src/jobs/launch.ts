@@ -27,12 +27,19 @@ export interface LaunchOptions {
  * later carries the same launch id under `launchIdKey` in its config is linked to this row by the
  * ordinary upsert, not duplicated. Registering the same id again changes nothing.
  */
-export async function registerLaunch(store: RunStore, input: LaunchInput, options: LaunchOptions): Promise<LaunchOutcome> {
+export async function registerLaunch(
+  store: RunStore,
+  input: LaunchInput,
+  options: LaunchOptions,
+): Promise<LaunchOutcome> {
   const config = parseRunConfig(input.config);
   const fromConfig = toText(getPath(unwrapConfig(config).config, options.launchIdKey) ?? null);
   const runId = input.runId?.trim() || fromConfig?.trim();
   if (!runId) {
-    throw new TraindbError('INVALID_INPUT', `no run id: pass --run-id (or "run_id" in the body), or set ${options.launchIdKey} in the run's config`);
+    throw new TraindbError(
+      'INVALID_INPUT',
+      `no run id: pass --run-id (or "run_id" in the body), or set ${options.launchIdKey} in the run's config`,
+    );
   }
   if (fromConfig && input.runId && fromConfig !== input.runId) {
     throw new TraindbError(
@@ -42,7 +49,8 @@ export async function registerLaunch(store: RunStore, input: LaunchInput, option
   }
   const text = (v: unknown, name: string): string | undefined => {
     if (v === undefined || v === null) return undefined;
-    if (typeof v !== 'string' || v.trim() === '') throw new TraindbError('INVALID_INPUT', `${name} must be a non-empty string`);
+    if (typeof v !== 'string' || v.trim() === '')
+      throw new TraindbError('INVALID_INPUT', `${name} must be a non-empty string`);
     return v;
   };
   return store.registerLaunch(
@@ -66,9 +74,21 @@ export function launchInputFromBody(body: Record<string, unknown>): LaunchInput 
     if (typeof v !== 'string') throw new TraindbError('INVALID_INPUT', `${key} must be a string`);
     return v;
   };
-  const known = new Set(['run_id', 'config', 'config_yaml', 'host', 'instance_id', 'config_file_path', 'chain_of_custody_id']);
+  const known = new Set([
+    'run_id',
+    'config',
+    'config_yaml',
+    'host',
+    'instance_id',
+    'config_file_path',
+    'chain_of_custody_id',
+  ]);
   const unknown = Object.keys(body).filter((k) => !known.has(k));
-  if (unknown.length) throw new TraindbError('INVALID_INPUT', `unknown field(s) ${unknown.join(', ')}; expected ${[...known].join(', ')}`);
+  if (unknown.length)
+    throw new TraindbError(
+      'INVALID_INPUT',
+      `unknown field(s) ${unknown.join(', ')}; expected ${[...known].join(', ')}`,
+    );
   return {
     runId: text('run_id'),
     config: body['config'] ?? text('config_yaml') ?? {},
@@ -91,7 +111,8 @@ export function parseRunConfig(value: unknown): JsonObject {
   }
   if (parsed === null || parsed === undefined) parsed = {};
   const revived = reviveNonFinite(parsed);
-  if (!isJsonObject(revived)) throw new TraindbError('INVALID_INPUT', 'the run config must be a mapping of keys (YAML or a JSON object)');
+  if (!isJsonObject(revived))
+    throw new TraindbError('INVALID_INPUT', 'the run config must be a mapping of keys (YAML or a JSON object)');
   return revived;
 }
 
@@ -110,7 +131,8 @@ export async function annotateRun(store: RunStore, runId: string, fields: Record
     if (!(ATTACHMENT_FIELDS as readonly string[]).includes(key)) {
       throw new TraindbError('INVALID_INPUT', `${key} is not an attachment; use ${ATTACHMENT_FIELDS.join(', ')}`);
     }
-    if (value !== null && typeof value !== 'string') throw new TraindbError('INVALID_INPUT', `${key} must be a string or null`);
+    if (value !== null && typeof value !== 'string')
+      throw new TraindbError('INVALID_INPUT', `${key} must be a string or null`);
     attachments[key as keyof Attachments] = value === '' ? null : value;
   }
   if (Object.keys(attachments).length === 0) {

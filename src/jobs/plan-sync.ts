@@ -35,7 +35,13 @@ export interface PlanOptions {
 export async function planSync(store: RunStore, nodes: readonly WandbRunNode[], o: PlanOptions): Promise<SyncPlan> {
   const plan: SyncPlan = { items: [], unsettled: [], settled: 0, restore: [], stale: [] };
   const stored = new Map(
-    (await store.getRunFingerprints(o.entity, o.project, nodes.map((n) => n.name))).map((f) => [f.wandbRunId, f]),
+    (
+      await store.getRunFingerprints(
+        o.entity,
+        o.project,
+        nodes.map((n) => n.name),
+      )
+    ).map((f) => [f.wandbRunId, f]),
   );
   for (const node of nodes) {
     const changeTime = changeTimeOf(node) ?? '1970-01-01T00:00:00';
@@ -57,7 +63,8 @@ export async function planSync(store: RunStore, nodes: readonly WandbRunNode[], 
     if (fp && fp.sourceHash === normalized.hash) {
       plan.settled++;
       const heartbeat = normalized.run.heartbeat_at;
-      if (fp.status === 'running' && typeof heartbeat === 'string' && heartbeat < o.staleBefore) plan.stale.push(node.name);
+      if (fp.status === 'running' && typeof heartbeat === 'string' && heartbeat < o.staleBefore)
+        plan.stale.push(node.name);
       continue;
     }
     plan.items.push(item);

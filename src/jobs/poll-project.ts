@@ -1,7 +1,7 @@
 import type { NormalizeOptions } from '../core/normalize/run.js';
 import type { WandbRunNode } from '../core/wandb-run.js';
 import type { RunStore } from '../db/store.js';
-import type { WandbClient } from '../wandb/index.js';
+import { isWandbError, type WandbClient } from '../wandb/index.js';
 import { fetchRunsByName } from './fetch-by-name.js';
 import { planSync } from './plan-sync.js';
 import type { JobContext, JobEnqueuer, ProjectPayload } from './registry.js';
@@ -62,6 +62,7 @@ interface PollDetail {
 export function createPollProjectJob(deps: PollDeps) {
   const now = deps.now ?? Date.now;
   const running = new Set<string>();
+  let heartbeatOnly = false;
   return async function pollProject(payload: ProjectPayload, ctx: JobContext): Promise<PollResult> {
     const { entity, project } = payload;
     const key = `${entity}/${project}`;
@@ -94,9 +95,15 @@ export function createPollProjectJob(deps: PollDeps) {
       result.enqueued += plan.items.length;
       result.poison += plan.items.filter((i) => i.poison !== undefined).length;
       result.settled += plan.settled;
-      if (plan.restore.length) result.restored += (await store.restoreRuns({ entity, project, wandbRunIds: plan.restore })).length;
+      if (plan.restore.length)
+        result.restored += (await store.restoreRuns({ entity, project, wandbRunIds: plan.restore })).length;
       if (plan.stale.length) {
-        const marked = await store.markRunsStale({ entity, project, wandbRunIds: plan.stale, heartbeatBefore: staleBefore });
+        const marked = await store.markRunsStale({
+          entity,
+          project,
+          wandbRunIds: plan.stale,
+          heartbeatBefore: staleBefore,
+        });
         result.stale += marked.length;
         if (marked.length) ctx.log.info({ entity, project, runs: marked }, 'runs suspected stale (old heartbeat)');
       }
@@ -108,11 +115,32 @@ export function createPollProjectJob(deps: PollDeps) {
       for (const t of plan.unsettled) if (minUnsettled === null || t < minUnsettled) minUnsettled = t;
     };
 
-    for await (const page of deps.wandb.listRuns({ entity, project, filters: changedSinceFilter(since), order: '+created_at' })) {
-      ctx.signal?.throwIfAborted();
-      for (const n of page.runs) seen.add(n.name);
-      result.changed += page.runs.length;
-      await handle(page.runs, true);
+    const listChanged = async (filters: Record<string, unknown>): Promise<void> => {
+      for await (const page of deps.wandb.listRuns({ entity, project, filters, order: '+created_at' })) {
+        ctx.signal?.throwIfAborted();
+        for (const n of page.runs) seen.add(n.name);
+        result.changed += page.runs.length;
+        await handle(page.runs, true);
+      }
+    };
+    try {
+      await listChanged(changedSinceFilter(since, heartbeatOnly));
+    } catch (error) {
+      // `updatedAt` as a filter key is unconfirmed on W&B's server. If it is refused, heartbeatAt alone
+      // still catches new, live and newly finished runs; the reconcile catches the rest.
+      if (
+        heartbeatOnly ||
+        !isWandbError(error) ||
+        !['WANDB_BAD_REQUEST', 'WANDB_GRAPHQL'].includes(error.code) ||
+        result.changed > 0
+      )
+        throw error;
+      heartbeatOnly = true;
+      ctx.log.warn(
+        { entity, project, err: error.message },
+        'W&B refused an updatedAt filter: polling by heartbeatAt only',
+      );
+      await listChanged(changedSinceFilter(since, heartbeatOnly));
     }
 
     const alive = (await store.listWandbRunIds(entity, project, 'active')).filter((name) => !seen.has(name));
@@ -126,8 +154,19 @@ export function createPollProjectJob(deps: PollDeps) {
     const base = watermark ?? since;
     const candidate = minUnsettled ?? maxChange ?? base;
     result.watermark = candidate > base ? candidate : base;
-    const detail: PollDetail = { at: new Date(now()).toISOString(), changed: result.changed, active: result.active, enqueued: result.enqueued };
-    await store.setSyncState({ entity, project, kind: POLL_STATE, watermark: result.watermark, detail: JSON.stringify(detail) });
+    const detail: PollDetail = {
+      at: new Date(now()).toISOString(),
+      changed: result.changed,
+      active: result.active,
+      enqueued: result.enqueued,
+    };
+    await store.setSyncState({
+      entity,
+      project,
+      kind: POLL_STATE,
+      watermark: result.watermark,
+      detail: JSON.stringify(detail),
+    });
 
     const last = await store.getSyncState(entity, project, RECONCILE_STATE);
     const lastMs = last ? Date.parse(last.updatedAt) : Number.NEGATIVE_INFINITY;

@@ -53,9 +53,17 @@ export function createReconcileProjectJob(deps: ReconcileDeps) {
       await deps.enqueue.syncRuns(plan.items);
       result.enqueued += plan.items.length;
       result.settled += plan.settled;
-      if (plan.restore.length) result.restored += (await store.restoreRuns({ entity, project, wandbRunIds: plan.restore })).length;
+      if (plan.restore.length)
+        result.restored += (await store.restoreRuns({ entity, project, wandbRunIds: plan.restore })).length;
       if (plan.stale.length) {
-        result.stale += (await store.markRunsStale({ entity, project, wandbRunIds: plan.stale, heartbeatBefore: planOptions.staleBefore })).length;
+        result.stale += (
+          await store.markRunsStale({
+            entity,
+            project,
+            wandbRunIds: plan.stale,
+            heartbeatBefore: planOptions.staleBefore,
+          })
+        ).length;
       }
     };
 
@@ -83,8 +91,14 @@ export function createReconcileProjectJob(deps: ReconcileDeps) {
         const found = new Set([...confirm.runs.map((r) => r.name), ...confirm.poisonNames]);
         const gone = missing.filter((name) => !found.has(name));
         if (gone.length) {
-          result.deleted = await store.markRunsDeleted({ entity, project, wandbRunIds: gone, detail: { reconciledAt: new Date(started).toISOString() } });
-          if (result.deleted.length) ctx.log.info({ entity, project, runs: result.deleted }, 'runs deleted in W&B marked');
+          result.deleted = await store.markRunsDeleted({
+            entity,
+            project,
+            wandbRunIds: gone,
+            detail: { reconciledAt: new Date(started).toISOString() },
+          });
+          if (result.deleted.length)
+            ctx.log.info({ entity, project, runs: result.deleted }, 'runs deleted in W&B marked');
         }
       }
     }
@@ -92,7 +106,12 @@ export function createReconcileProjectJob(deps: ReconcileDeps) {
       entity,
       project,
       kind: RECONCILE_STATE,
-      detail: JSON.stringify({ at: new Date(now()).toISOString(), listed: result.listed, enqueued: result.enqueued, deleted: result.deleted.length }),
+      detail: JSON.stringify({
+        at: new Date(now()).toISOString(),
+        listed: result.listed,
+        enqueued: result.enqueued,
+        deleted: result.deleted.length,
+      }),
     });
     ctx.log.info({ entity, project, ...result, deleted: result.deleted.length, ms: now() - started }, 'reconciled');
     return result;

@@ -22,7 +22,11 @@ export function createSyncRunJob(deps: SyncRunDeps) {
     const n = normalizeRun(payload.node, { ...deps.normalize, entity: payload.entity, project: payload.project });
     let source: string = payload.source;
     const heartbeat = n.run.heartbeat_at;
-    if (n.run.status === 'running' && typeof heartbeat === 'string' && Date.parse(heartbeat) < now() - deps.staleAfterMs) {
+    if (
+      n.run.status === 'running' &&
+      typeof heartbeat === 'string' &&
+      Date.parse(heartbeat) < now() - deps.staleAfterMs
+    ) {
       // W&B may show a dead run as running for weeks: record what the heartbeat says. The content hash
       // stays W&B's, so re-polling the same data leaves it stale and a fresh heartbeat revives it.
       n.run.status = 'stale';
@@ -30,7 +34,10 @@ export function createSyncRunJob(deps: SyncRunDeps) {
     }
     const outcome = await deps.store.upsertRun(n, { source });
     if (outcome.transition) {
-      ctx.log.info({ runId: outcome.runId, from: outcome.transition.from, to: outcome.transition.to, source }, 'status changed');
+      ctx.log.info(
+        { runId: outcome.runId, from: outcome.transition.from, to: outcome.transition.to, source },
+        'status changed',
+      );
     }
     return outcome;
   };

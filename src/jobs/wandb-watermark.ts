@@ -27,6 +27,7 @@ export function changeTimeOf(node: WandbRunNode): string | null {
 }
 
 /** The filter for "changed at or after `since`": either timestamp may be the one W&B moved. */
-export function changedSinceFilter(since: string): Record<string, unknown> {
+export function changedSinceFilter(since: string, heartbeatOnly = false): Record<string, unknown> {
+  if (heartbeatOnly) return { heartbeatAt: { $gte: since } };
   return { $or: [{ updatedAt: { $gte: since } }, { heartbeatAt: { $gte: since } }] };
 }

@@ -67,7 +67,8 @@ export async function startSyncDaemon(deps: SyncDaemonDeps): Promise<SyncDaemon>
   const progress = new ProgressTracker();
   try {
     const events = {
-      onDown: (role: string, message: string) => log.warn({ role, err: message }, 'Redis connection lost; reconnecting'),
+      onDown: (role: string, message: string) =>
+        log.warn({ role, err: message }, 'Redis connection lost; reconnecting'),
       onUp: (role: string) => log.debug({ role }, 'Redis connected'),
     };
     const queueRedis: Redis = createRedis(settings.redisUrl, 'queue', events);
@@ -75,8 +76,10 @@ export async function startSyncDaemon(deps: SyncDaemonDeps): Promise<SyncDaemon>
     const probe: Redis = createRedis(settings.redisUrl, 'probe');
     releasers.push('probe connection', () => closeRedis(probe));
 
-    const queues = createQueues(queueRedis, { prefix: settings.queuePrefix, jobAttempts: settings.jobAttempts }, (error) =>
-      log.warn({ err: error.message }, 'queue error'),
+    const queues = createQueues(
+      queueRedis,
+      { prefix: settings.queuePrefix, jobAttempts: settings.jobAttempts },
+      (error) => log.warn({ err: error.message }, 'queue error'),
     );
     releasers.push('queues', () => queues.close());
 
@@ -87,9 +90,19 @@ export async function startSyncDaemon(deps: SyncDaemonDeps): Promise<SyncDaemon>
         store,
         normalize,
         enqueue: queues.enqueuer,
-        settings: { overlapMs: settings.overlapMs, staleAfterMs: settings.staleAfterMs, reconcileIntervalMs: settings.reconcileIntervalMs },
+        settings: {
+          overlapMs: settings.overlapMs,
+          staleAfterMs: settings.staleAfterMs,
+          reconcileIntervalMs: settings.reconcileIntervalMs,
+        },
       }),
-      reconcile: createReconcileProjectJob({ wandb: deps.wandb, store, normalize, enqueue: queues.enqueuer, staleAfterMs: settings.staleAfterMs }),
+      reconcile: createReconcileProjectJob({
+        wandb: deps.wandb,
+        store,
+        normalize,
+        enqueue: queues.enqueuer,
+        staleAfterMs: settings.staleAfterMs,
+      }),
       syncRun: createSyncRunJob({ store, normalize, staleAfterMs: settings.staleAfterMs }),
     };
 
@@ -106,7 +119,13 @@ export async function startSyncDaemon(deps: SyncDaemonDeps): Promise<SyncDaemon>
     releasers.push('workers', () => workers.close(graceMs));
 
     const ensure = async (): Promise<void> => {
-      const changes = await ensureSchedulers(queues.poll, queueRedis, settings.queuePrefix, deps.projects, settings.intervalMs);
+      const changes = await ensureSchedulers(
+        queues.poll,
+        queueRedis,
+        settings.queuePrefix,
+        deps.projects,
+        settings.intervalMs,
+      );
       if (changes && changes.created.length + changes.updated.length + changes.removed.length > 0) {
         log.info({ ...changes }, 'poll schedulers set');
       }
@@ -123,7 +142,10 @@ export async function startSyncDaemon(deps: SyncDaemonDeps): Promise<SyncDaemon>
         if (progress.idleMs() < stallMs) return;
         const [poll, sync] = await Promise.all([queues.poll.getJobCounts('wait'), queues.sync.getJobCounts('wait')]);
         if ((poll['wait'] ?? 0) + (sync['wait'] ?? 0) === 0) return;
-        log.warn({ idleMs: progress.idleMs(), waiting: { poll: poll['wait'], sync: sync['wait'] } }, 'jobs are waiting but none finished lately: restarting workers');
+        log.warn(
+          { idleMs: progress.idleMs(), waiting: { poll: poll['wait'], sync: sync['wait'] } },
+          'jobs are waiting but none finished lately: restarting workers',
+        );
         progress.jobFinished(); // give the new workers a full period before judging them
         await workers.restart();
       },
@@ -135,14 +157,21 @@ export async function startSyncDaemon(deps: SyncDaemonDeps): Promise<SyncDaemon>
       Promise.all(
         deps.projects.map(async (p) => {
           const state = await store.getSyncState(p.entity, p.project, POLL_STATE);
-          return { project: `${p.entity}/${p.project}`, lastPollMs: state ? Date.parse(state.updatedAt) : null, watermark: state?.watermark ?? null };
+          return {
+            project: `${p.entity}/${p.project}`,
+            lastPollMs: state ? Date.parse(state.updatedAt) : null,
+            watermark: state?.watermark ?? null,
+          };
         }),
       );
     metrics.sources.freshness = lastPolls;
     metrics.sources.queueCounts = async (): Promise<Record<string, Record<string, number>>> => {
       if (queueRedis.status !== 'ready') return {};
       const states = ['wait', 'active', 'delayed', 'failed', 'completed'] as const;
-      const [poll, sync] = await Promise.all([queues.poll.getJobCounts(...states), queues.sync.getJobCounts(...states)]);
+      const [poll, sync] = await Promise.all([
+        queues.poll.getJobCounts(...states),
+        queues.sync.getJobCounts(...states),
+      ]);
       return { poll, sync };
     };
 
@@ -156,7 +185,8 @@ export async function startSyncDaemon(deps: SyncDaemonDeps): Promise<SyncDaemon>
           const state = await store.getSyncState(p.entity, p.project, POLL_STATE);
           if (!state) throw new Error('no successful poll yet');
           const ageMs = Date.now() - Date.parse(state.updatedAt);
-          if (ageMs > maxPollAgeMs) throw new Error(`last successful poll ${(ageMs / 1000).toFixed(1)} s ago (limit ${maxPollAgeMs / 1000} s)`);
+          if (ageMs > maxPollAgeMs)
+            throw new Error(`last successful poll ${(ageMs / 1000).toFixed(1)} s ago (limit ${maxPollAgeMs / 1000} s)`);
           return { ageSeconds: Math.round(ageMs / 100) / 10, watermark: state.watermark };
         },
       })),
@@ -172,7 +202,9 @@ export async function startSyncDaemon(deps: SyncDaemonDeps): Promise<SyncDaemon>
         graceMs = grace;
         workers.beginClosing();
         deps.onStopping?.();
-        await releasers.release((name, error) => log.warn({ step: name, err: (error as Error).message }, 'shutdown step failed'));
+        await releasers.release((name, error) =>
+          log.warn({ step: name, err: (error as Error).message }, 'shutdown step failed'),
+        );
       },
     };
   } catch (error) {

@@ -5,14 +5,29 @@ import { destination, pino, type DestinationStream, type Logger } from 'pino';
  * line of defence every output line is scrubbed of the secret values themselves (an error message
  * quoting a header, a URL with a password), so no code path can leak them by accident.
  */
-export function createLogger(options: { level: string; secrets: ReadonlyArray<string | undefined>; destination?: DestinationStream }): Logger {
+export function createLogger(options: {
+  level: string;
+  secrets: ReadonlyArray<string | undefined>;
+  destination?: DestinationStream;
+}): Logger {
   const secrets = options.secrets.filter((s): s is string => typeof s === 'string' && s.length >= 6);
   return pino(
     {
       name: 'traindb',
       level: options.level,
       redact: {
-        paths: ['apiKey', '*.apiKey', 'token', '*.token', 'authorization', '*.authorization', 'headers.authorization', '*.headers.authorization', 'password', '*.password'],
+        paths: [
+          'apiKey',
+          '*.apiKey',
+          'token',
+          '*.token',
+          'authorization',
+          '*.authorization',
+          'headers.authorization',
+          '*.headers.authorization',
+          'password',
+          '*.password',
+        ],
         censor: '[redacted]',
       },
       hooks: {

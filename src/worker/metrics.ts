@@ -107,7 +107,8 @@ export function createDaemonMetrics() {
     async collect() {
       this.reset();
       for (const f of (await freshness()) ?? []) {
-        if (f.watermark) this.set({ project: f.project }, Math.max(0, (Date.now() - Date.parse(`${f.watermark}Z`)) / 1000));
+        if (f.watermark)
+          this.set({ project: f.project }, Math.max(0, (Date.now() - Date.parse(`${f.watermark}Z`)) / 1000));
       }
     },
   });
@@ -123,7 +124,8 @@ export function createDaemonMetrics() {
     /** Feed from the W&B client's onEvent (the events never carry the key). */
     recordWandbEvent(e: WandbClientEvent): void {
       if (e.type === 'request') {
-        const status = e.status !== undefined ? String(e.status) : e.errorCode === 'WANDB_TIMEOUT' ? 'timeout' : 'network';
+        const status =
+          e.status !== undefined ? String(e.status) : e.errorCode === 'WANDB_TIMEOUT' ? 'timeout' : 'network';
         wandbRequests.inc({ operation: e.operation, status });
       } else if (e.type === 'retry') wandbRetries.inc({ operation: e.operation, reason: e.reason });
       else if (e.type === 'rate-limited') wandbRateLimited.inc();
@@ -137,7 +139,10 @@ async function bounded<T>(promise: Promise<T> | undefined, ms = 1000): Promise<T
   if (!promise) return undefined;
   let timer: NodeJS.Timeout | undefined;
   try {
-    return await Promise.race([promise, new Promise<undefined>((resolve) => (timer = setTimeout(() => resolve(undefined), ms)))]);
+    return await Promise.race([
+      promise,
+      new Promise<undefined>((resolve) => (timer = setTimeout(() => resolve(undefined), ms))),
+    ]);
   } catch {
     return undefined;
   } finally {

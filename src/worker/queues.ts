@@ -65,7 +65,9 @@ export function createQueues(connection: Redis, settings: QueueSettings, onError
       // Bounded batches: one round trip per 500 jobs, never one huge Lua call.
       for (let i = 0; i < items.length; i += 500) {
         await sync.addBulk(
-          items.slice(i, i + 500).map((item) => ({ name: JOB.syncRun, data: item.payload, opts: syncJobOptions(item, settings) })),
+          items
+            .slice(i, i + 500)
+            .map((item) => ({ name: JOB.syncRun, data: item.payload, opts: syncJobOptions(item, settings) })),
         );
       }
     },

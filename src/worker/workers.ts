@@ -10,7 +10,17 @@ import type { ProgressTracker } from './progress.js';
 import { closeRedis } from './redis.js';
 import { QUEUE } from './queues.js';
 
-const EMPTY_POLL: PollResult = { changed: 0, active: 0, enqueued: 0, poison: 0, settled: 0, stale: 0, restored: 0, watermark: null, reconcileDue: false };
+const EMPTY_POLL: PollResult = {
+  changed: 0,
+  active: 0,
+  enqueued: 0,
+  poison: 0,
+  settled: 0,
+  stale: 0,
+  restored: 0,
+  watermark: null,
+  reconcileDue: false,
+};
 
 export interface Processors {
   poll(payload: ProjectPayload, ctx: JobContext): Promise<PollResult>;
@@ -57,10 +67,7 @@ export function startWorkers(deps: WorkerDeps): WorkerSet {
   let closing = false;
 
   function spawn(): Array<{ worker: Worker; connection: Redis }> {
-    return [
-      make(QUEUE.poll, Math.max(2, deps.projects * 2)),
-      make(QUEUE.sync, settings.concurrency),
-    ];
+    return [make(QUEUE.poll, Math.max(2, deps.projects * 2)), make(QUEUE.sync, settings.concurrency)];
   }
 
   function make(queue: string, concurrency: number): { worker: Worker; connection: Redis } {
@@ -102,7 +109,8 @@ export function startWorkers(deps: WorkerDeps): WorkerSet {
       // Data that cannot be normalized fails the same way every time: no retries, kept with its reason.
       if (error instanceof TraindbError && error.code === 'INVALID_RUN') throw new UnrecoverableError(error.message);
       // A poll cut short by our own shutdown is not a failure: the scheduler's next poll redoes it.
-      if (closing && job.name === JOB.poll) return { ...EMPTY_POLL, skipped: 'interrupted by shutdown' } satisfies PollResult;
+      if (closing && job.name === JOB.poll)
+        return { ...EMPTY_POLL, skipped: 'interrupted by shutdown' } satisfies PollResult;
       throw error;
     } finally {
       if (job.name === JOB.poll || job.name === JOB.reconcile) {
@@ -125,7 +133,11 @@ export function startWorkers(deps: WorkerDeps): WorkerSet {
       deps.metrics.runsSynced.inc({ project, result: outcome.result });
       if (outcome.transition) {
         const source = (job.data as SyncRunPayload).source;
-        deps.metrics.transitions.inc({ project, to: outcome.transition.to, source: outcome.transition.to === 'stale' ? 'heartbeat' : source });
+        deps.metrics.transitions.inc({
+          project,
+          to: outcome.transition.to,
+          source: outcome.transition.to === 'stale' ? 'heartbeat' : source,
+        });
       }
     } else if (job.name === JOB.poll) {
       const r = result as PollResult;
@@ -145,16 +157,26 @@ export function startWorkers(deps: WorkerDeps): WorkerSet {
     if (!job) return;
     deps.metrics.jobs.inc({ queue, name: job.name, outcome: 'failed' });
     const attempts = job.opts.attempts ?? 1;
-    const final = error instanceof UnrecoverableError || error.name === 'UnrecoverableError' || job.attemptsMade >= attempts;
+    const final =
+      error instanceof UnrecoverableError || error.name === 'UnrecoverableError' || job.attemptsMade >= attempts;
     const data = job.data as ProjectPayload;
     if (closing) {
       // Aborted by our own shutdown: the next poll (or another worker) does it again.
       log.info({ queue, jobId: job.id, job: job.name, err: error.message }, 'job interrupted by shutdown');
       return;
     }
-    if (job.name === JOB.syncRun && final) deps.metrics.runsSynced.inc({ project: `${data.entity}/${data.project}`, result: 'failed' });
+    if (job.name === JOB.syncRun && final)
+      deps.metrics.runsSynced.inc({ project: `${data.entity}/${data.project}`, result: 'failed' });
     log[final ? 'error' : 'warn'](
-      { queue, jobId: job.id, job: job.name, entity: data.entity, project: data.project, attempt: `${job.attemptsMade} of ${attempts}`, err: error.message },
+      {
+        queue,
+        jobId: job.id,
+        job: job.name,
+        entity: data.entity,
+        project: data.project,
+        attempt: `${job.attemptsMade} of ${attempts}`,
+        err: error.message,
+      },
       final ? 'job failed' : 'job failed, will retry',
     );
   }

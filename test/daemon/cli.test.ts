@@ -27,14 +27,51 @@ function query(sql: string): unknown[] {
 describe('traindb launch and annotate', () => {
   it('registers a run at launch from its YAML config, once', async () => {
     const yaml = join(dir, 'run.yaml');
-    writeFileSync(yaml, ['gradient_method: mgda', 'training: {batch_size: 128, learning_rate: 1e-4}', 'objectives:', '  - {name: QED, direction: maximize, weight: 1}'].join('\n'));
-    const first = await traindb(['launch', '--config', yaml, '--run-id', 'L-7', '--host', 'ec2', '--instance-id', 'i-0abc', '--db', db]);
-    expect(first).toMatchObject({ code: 0, out: 'registered L-7 (launched)' });
-    expect(query('SELECT run_id, status, host, instance_id, config_file_path, batch_size, learning_rate, gradient_method FROM training_runs')).toEqual([
-      { run_id: 'L-7', status: 'launched', host: 'ec2', instance_id: 'i-0abc', config_file_path: yaml, batch_size: 128, learning_rate: 0.0001, gradient_method: 'mgda' },
+    writeFileSync(
+      yaml,
+      [
+        'gradient_method: mgda',
+        'training: {batch_size: 128, learning_rate: 1e-4}',
+        'objectives:',
+        '  - {name: QED, direction: maximize, weight: 1}',
+      ].join('\n'),
+    );
+    const first = await traindb([
+      'launch',
+      '--config',
+      yaml,
+      '--run-id',
+      'L-7',
+      '--host',
+      'ec2',
+      '--instance-id',
+      'i-0abc',
+      '--db',
+      db,
     ]);
-    expect(query('SELECT objective_name, direction FROM run_objectives')).toEqual([{ objective_name: 'QED', direction: 'maximize' }]);
-    expect(query('SELECT from_status, to_status, source FROM run_status_events')).toEqual([{ from_status: null, to_status: 'launched', source: 'launch' }]);
+    expect(first).toMatchObject({ code: 0, out: 'registered L-7 (launched)' });
+    expect(
+      query(
+        'SELECT run_id, status, host, instance_id, config_file_path, batch_size, learning_rate, gradient_method FROM training_runs',
+      ),
+    ).toEqual([
+      {
+        run_id: 'L-7',
+        status: 'launched',
+        host: 'ec2',
+        instance_id: 'i-0abc',
+        config_file_path: yaml,
+        batch_size: 128,
+        learning_rate: 0.0001,
+        gradient_method: 'mgda',
+      },
+    ]);
+    expect(query('SELECT objective_name, direction FROM run_objectives')).toEqual([
+      { objective_name: 'QED', direction: 'maximize' },
+    ]);
+    expect(query('SELECT from_status, to_status, source FROM run_status_events')).toEqual([
+      { from_status: null, to_status: 'launched', source: 'launch' },
+    ]);
 
     const again = await traindb(['launch', '--config', yaml, '--run-id', 'L-7', '--db', db]);
     expect(again.code).toBe(0);
@@ -52,11 +89,25 @@ describe('traindb launch and annotate', () => {
   });
 
   it('sets and clears attachments', async () => {
-    const res = await traindb(['annotate', 'L-7', '--error-log-s3-key', 's3://logs/L-7.txt', '--blog-post-url', 'https://blog/l7', '--db', db]);
+    const res = await traindb([
+      'annotate',
+      'L-7',
+      '--error-log-s3-key',
+      's3://logs/L-7.txt',
+      '--blog-post-url',
+      'https://blog/l7',
+      '--db',
+      db,
+    ]);
     expect(res).toMatchObject({ code: 0, out: 'L-7: set error_log_s3_key, blog_post_url' });
     expect(await traindb(['annotate', 'L-7', '--blog-post-url', '', '--db', db])).toMatchObject({ code: 0 });
-    expect(query("SELECT error_log_s3_key, blog_post_url FROM training_runs WHERE run_id = 'L-7'")).toEqual([{ error_log_s3_key: 's3://logs/L-7.txt', blog_post_url: null }]);
-    expect(await traindb(['annotate', 'nope', '--blog-post-url', 'x', '--db', db])).toMatchObject({ code: 1, err: 'traindb: no run nope\n' });
+    expect(query("SELECT error_log_s3_key, blog_post_url FROM training_runs WHERE run_id = 'L-7'")).toEqual([
+      { error_log_s3_key: 's3://logs/L-7.txt', blog_post_url: null },
+    ]);
+    expect(await traindb(['annotate', 'nope', '--blog-post-url', 'x', '--db', db])).toMatchObject({
+      code: 1,
+      err: 'traindb: no run nope\n',
+    });
     expect((await traindb(['annotate', 'L-7', '--db', db])).code).toBe(2);
   });
 });
@@ -65,9 +116,13 @@ describe('traindb daemon: start-up validation', () => {
   it('exits 2 naming what is missing or wrong', async () => {
     const noProject = await traindb(['daemon', '--db', db], { WANDB_API_KEY: 'k' });
     expect(noProject).toMatchObject({ code: 2, err: expect.stringMatching(/no projects to sync: pass --project/) });
-    const badInterval = await traindb(['daemon', '--project', 'a/b', '--interval', 'often', '--db', db], { WANDB_API_KEY: 'k' });
+    const badInterval = await traindb(['daemon', '--project', 'a/b', '--interval', 'often', '--db', db], {
+      WANDB_API_KEY: 'k',
+    });
     expect(badInterval).toMatchObject({ code: 2, err: expect.stringMatching(/--interval: 'often' is not a duration/) });
-    const open = await traindb(['daemon', '--project', 'a/b', '--http-host', '0.0.0.0', '--db', db], { WANDB_API_KEY: 'k' });
+    const open = await traindb(['daemon', '--project', 'a/b', '--http-host', '0.0.0.0', '--db', db], {
+      WANDB_API_KEY: 'k',
+    });
     expect(open).toMatchObject({ code: 2, err: expect.stringMatching(/set TRAINDB_API_TOKEN/) });
   });
 });

@@ -54,7 +54,10 @@ daemon:
       env: { REDIS_URL: 'redis://:pw@redis:6379/2', TRAINDB_API_TOKEN: 'tok-123456' },
       flags: { projects: ['team/b', 'team/c'], daemon: { interval: '500ms', httpPort: '0' } },
     });
-    expect(config.projects).toEqual([{ entity: 'team', project: 'b' }, { entity: 'team', project: 'c' }]);
+    expect(config.projects).toEqual([
+      { entity: 'team', project: 'b' },
+      { entity: 'team', project: 'c' },
+    ]);
     expect(config.daemon).toMatchObject({
       intervalMs: 500,
       reconcileIntervalMs: 7_200_000,
@@ -70,12 +73,18 @@ daemon:
 
   it('names the key and the fix in every error', () => {
     const bad = (text: string) => () => loadConfig({ file: yamlFile(text), env: {} });
-    expect(bad('daemon: {interval: soon}')).toThrow(/daemon\.interval: 'soon' is not a duration; use e\.g\. 500ms, 60s/);
+    expect(bad('daemon: {interval: soon}')).toThrow(
+      /daemon\.interval: 'soon' is not a duration; use e\.g\. 500ms, 60s/,
+    );
     expect(bad('daemon: {pol_interval: 5}')).toThrow(/daemon\.pol_interval: unknown key; expected one of interval, /);
     expect(bad('daemon: {queue_prefix: "a:b"}')).toThrow(/daemon\.queue_prefix: 'a:b' must be letters/);
     expect(bad('daemon: {http: {port: 70000}}')).toThrow(/daemon\.http\.port: must be a port number/);
-    expect(bad('daemon: {redis_url: "redis://:secret@host:6379"}')).toThrow(/daemon\.redis_url: a password does not belong in the file: set REDIS_URL/);
-    expect(() => loadConfig({ env: {}, flags: { daemon: { concurrency: 'lots' } } })).toThrow(/^--concurrency: must be a whole number/);
+    expect(bad('daemon: {redis_url: "redis://:secret@host:6379"}')).toThrow(
+      /daemon\.redis_url: a password does not belong in the file: set REDIS_URL/,
+    );
+    expect(() => loadConfig({ env: {}, flags: { daemon: { concurrency: 'lots' } } })).toThrow(
+      /^--concurrency: must be a whole number/,
+    );
     expect(() => loadConfig({ env: { REDIS_URL: 'http://x' } })).toThrow(/REDIS_URL: must start with redis:\/\//);
   });
 
@@ -84,15 +93,25 @@ daemon:
       loadConfig({ env, flags: { projects, daemon: { httpHost: host } } });
     expect(() => validateDaemonConfig(base({ WANDB_API_KEY: 'k' }, []))).toThrow(/no projects to sync: pass --project/);
     expect(() => validateDaemonConfig(base({}))).toThrow(/WANDB_API_KEY is not set/);
-    expect(() => validateDaemonConfig(base({ WANDB_API_KEY: 'k' }, ['a/b'], '0.0.0.0'))).toThrow(/set TRAINDB_API_TOKEN .* or bind 127\.0\.0\.1/);
-    expect(() => validateDaemonConfig(base({ WANDB_API_KEY: 'k', TRAINDB_API_TOKEN: 'tok-123456' }, ['a/b'], '0.0.0.0'))).not.toThrow();
+    expect(() => validateDaemonConfig(base({ WANDB_API_KEY: 'k' }, ['a/b'], '0.0.0.0'))).toThrow(
+      /set TRAINDB_API_TOKEN .* or bind 127\.0\.0\.1/,
+    );
+    expect(() =>
+      validateDaemonConfig(base({ WANDB_API_KEY: 'k', TRAINDB_API_TOKEN: 'tok-123456' }, ['a/b'], '0.0.0.0')),
+    ).not.toThrow();
     expect(() => validateDaemonConfig(base({ WANDB_API_KEY: 'k' }, ['a/b'], 'localhost'))).not.toThrow();
   });
 
   it('parses durations', () => {
-    expect([parseDuration('250ms'), parseDuration('1.5s'), parseDuration('2m'), parseDuration('1h'), parseDuration('1d'), parseDuration(90), parseDuration('45')]).toEqual([
-      250, 1500, 120_000, 3_600_000, 86_400_000, 90_000, 45_000,
-    ]);
+    expect([
+      parseDuration('250ms'),
+      parseDuration('1.5s'),
+      parseDuration('2m'),
+      parseDuration('1h'),
+      parseDuration('1d'),
+      parseDuration(90),
+      parseDuration('45'),
+    ]).toEqual([250, 1500, 120_000, 3_600_000, 86_400_000, 90_000, 45_000]);
     expect(parseDuration('1 week')).toBeUndefined();
   });
 });
@@ -101,13 +120,24 @@ describe('daemon logger', () => {
   it('redacts secret fields and scrubs secret values from every line', () => {
     const lines: string[] = [];
     const secret = 'wandb-SECRET-0123456789';
-    const log = createLogger({ level: 'info', secrets: [secret, 'redis-pw-42'], destination: { write: (l: string) => void lines.push(l) } });
+    const log = createLogger({
+      level: 'info',
+      secrets: [secret, 'redis-pw-42'],
+      destination: { write: (l: string) => void lines.push(l) },
+    });
     log.info({ apiKey: secret, wandb: { apiKey: secret }, headers: { authorization: `Basic ${secret}` } }, 'fields');
-    log.warn({ err: `request to https://api:${secret}@host failed; redis://:redis-pw-42@r:6379` }, `message with ${secret}`);
+    log.warn(
+      { err: `request to https://api:${secret}@host failed; redis://:redis-pw-42@r:6379` },
+      `message with ${secret}`,
+    );
     const text = lines.join('');
     expect(text).not.toContain(secret);
     expect(text).not.toContain('redis-pw-42');
     expect(lines).toHaveLength(2);
-    expect(JSON.parse(lines[0]!)).toMatchObject({ apiKey: '[redacted]', wandb: { apiKey: '[redacted]' }, headers: { authorization: '[redacted]' } });
+    expect(JSON.parse(lines[0]!)).toMatchObject({
+      apiKey: '[redacted]',
+      wandb: { apiKey: '[redacted]' },
+      headers: { authorization: '[redacted]' },
+    });
   });
 });

@@ -54,10 +54,17 @@ export async function startHarness(options: HarnessOptions = {}): Promise<Harnes
   const dir = mkdtempSync(join(tmpdir(), 'traindb-daemon-'));
   const dbPath = join(dir, 'traindb.sqlite');
   const prefix = `test-${randomUUID()}`;
-  const emu = await startWandbEmulator({ apiKey: API_KEY, projects: [{ entity: E, project: P, runs: options.runs ?? [] }] });
+  const emu = await startWandbEmulator({
+    apiKey: API_KEY,
+    projects: [{ entity: E, project: P, runs: options.runs ?? [] }],
+  });
   const { store } = await openStore(dbPath);
   const logs: string[] = [];
-  const log = createLogger({ level: 'debug', secrets: [API_KEY, options.token], destination: { write: (line: string) => void logs.push(line) } });
+  const log = createLogger({
+    level: 'debug',
+    secrets: [API_KEY, options.token],
+    destination: { write: (line: string) => void logs.push(line) },
+  });
   const metrics = createDaemonMetrics();
   const abort = new AbortController();
   const wandb = createWandbClient({
@@ -153,7 +160,11 @@ export async function deleteRedisPrefix(prefix: string, url = REDIS_URL): Promis
 
 export async function waitFor(
   condition: () => boolean | Promise<boolean>,
-  { timeoutMs = 20_000, what = 'condition', everyMs = 50 }: { timeoutMs?: number; what?: string; everyMs?: number } = {},
+  {
+    timeoutMs = 20_000,
+    what = 'condition',
+    everyMs = 50,
+  }: { timeoutMs?: number; what?: string; everyMs?: number } = {},
 ): Promise<void> {
   const deadline = Date.now() + timeoutMs;
   for (;;) {

@@ -46,7 +46,8 @@ export function spawnTraindb(args: string[], env: Record<string, string>): Daemo
       let found: string | undefined;
       await waitFor(
         () => {
-          if (child.exitCode !== null) throw new Error(`traindb exited (${child.exitCode}): ${stderr.join('')}${stdout.join('\n')}`);
+          if (child.exitCode !== null)
+            throw new Error(`traindb exited (${child.exitCode}): ${stderr.join('')}${stdout.join('\n')}`);
           const line = stdout.find((l) => l.includes('"daemon started"'));
           found = line ? (JSON.parse(line) as { http: string }).http : undefined;
           return found !== undefined;

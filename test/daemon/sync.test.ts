@@ -32,12 +32,16 @@ describe('daemon: polling W&B into the database', () => {
     h = await startHarness({ runs: [liveRun({ name: 'a1', state: 'running' })] });
     await waitFor(async () => (await runRow('a1'))?.['status'] === 'running', { what: 'a1 to be synced' });
     // The start-up reconcile lists everything too; let it finish so the polls alone are measured.
-    await waitFor(async () => (await h!.store.getSyncState(E, P, 'reconcile')) !== null, { what: 'the start-up reconcile' });
+    await waitFor(async () => (await h!.store.getSyncState(E, P, 'reconcile')) !== null, {
+      what: 'the start-up reconcile',
+    });
 
     h.emu.addRuns(E, P, [liveRun({ name: 'a2', state: 'running', loss: 0.9 })]);
     expect(await pollsUntil(async () => (await runRow('a2')) !== undefined)).toBeLessThanOrEqual(2);
 
-    h.emu.updateRun(E, P, 'a2', (n) => ({ summaryMetrics: JSON.stringify({ ...JSON.parse(String(n.summaryMetrics)), 'train/loss': 0.25 }) }));
+    h.emu.updateRun(E, P, 'a2', (n) => ({
+      summaryMetrics: JSON.stringify({ ...JSON.parse(String(n.summaryMetrics)), 'train/loss': 0.25 }),
+    }));
     expect(await pollsUntil(async () => (await runRow('a2'))?.['final_loss'] === 0.25)).toBeLessThanOrEqual(2);
 
     h.emu.updateRun(E, P, 'a2', { state: 'finished' });
@@ -65,8 +69,12 @@ describe('daemon: polling W&B into the database', () => {
     const crashedNode = h.emu.getRun(E, P, 'c1')!;
     const sync = createSyncRunJob({ store: h.store, normalize: {}, staleAfterMs: 600_000 });
     for (let i = 0; i < 3; i++) {
-      expect((await sync({ entity: E, project: P, node: crashedNode, source: 'wandb' }, { log: SILENT_LOGGER })).result).toBe('unchanged');
-      expect((await sync({ entity: E, project: P, node: runningNode, source: 'wandb' }, { log: SILENT_LOGGER })).result).toBe('stale');
+      expect(
+        (await sync({ entity: E, project: P, node: crashedNode, source: 'wandb' }, { log: SILENT_LOGGER })).result,
+      ).toBe('unchanged');
+      expect(
+        (await sync({ entity: E, project: P, node: runningNode, source: 'wandb' }, { log: SILENT_LOGGER })).result,
+      ).toBe('stale');
     }
     // ...and through the queue, once its finished jobs are gone and ids can be reused (at-least-once).
     await h.daemon.queues.sync.clean(0, 10_000, 'completed');
@@ -76,7 +84,9 @@ describe('daemon: polling W&B into the database', () => {
       contentHash: hash53(JSON.stringify(node)),
     });
     await h.daemon.queues.enqueuer.syncRuns([item(crashedNode, 2), item(runningNode, 1), item(crashedNode, 3)]);
-    await waitFor(async () => (await h!.daemon.queues.sync.getJobCounts('completed'))['completed'] === 3, { what: 'reprocessing' });
+    await waitFor(async () => (await h!.daemon.queues.sync.getJobCounts('completed'))['completed'] === 3, {
+      what: 'reprocessing',
+    });
     await h.polls(3);
 
     const runId = String((await runRow('c1'))!['run_id']);
@@ -95,7 +105,9 @@ describe('daemon: polling W&B into the database', () => {
         liveRun({ name: 'ok2', state: 'running' }),
       ],
     });
-    await waitFor(async () => (await h!.rows('SELECT count(*) AS n FROM training_runs'))[0]!['n'] === 2, { what: 'the good runs' });
+    await waitFor(async () => (await h!.rows('SELECT count(*) AS n FROM training_runs'))[0]!['n'] === 2, {
+      what: 'the good runs',
+    });
     await waitFor(async () => (await h!.daemon.queues.sync.getFailed()).length === 1, { what: 'the failed job' });
     await h.polls(4);
     const failed = await h.daemon.queues.sync.getFailed();
@@ -123,22 +135,59 @@ describe('daemon: polling W&B into the database', () => {
     const res = await fetch(`${h.url}/runs`, {
       method: 'POST',
       headers: { 'content-type': 'application/json' },
-      body: JSON.stringify({ config_yaml: yaml, host: 'ec2', instance_id: 'i-0abc', config_file_path: 's3://cfg/run.yaml' }),
+      body: JSON.stringify({
+        config_yaml: yaml,
+        host: 'ec2',
+        instance_id: 'i-0abc',
+        config_file_path: 's3://cfg/run.yaml',
+      }),
     });
     expect(res.status).toBe(201);
     expect(await res.json()).toEqual({ run_id: 'launch-42', created: true, status: 'launched' });
     const [launched] = await h.rows('SELECT run_id, status, batch_size, gradient_method, host FROM training_runs');
-    expect(launched).toEqual({ run_id: 'launch-42', status: 'launched', batch_size: 64, gradient_method: 'pcgrad', host: 'ec2' });
-    expect(await h.rows('SELECT objective_name, uniprot FROM run_objectives')).toEqual([{ objective_name: 'DRD5_activity', uniprot: 'P21918' }]);
+    expect(launched).toEqual({
+      run_id: 'launch-42',
+      status: 'launched',
+      batch_size: 64,
+      gradient_method: 'pcgrad',
+      host: 'ec2',
+    });
+    expect(await h.rows('SELECT objective_name, uniprot FROM run_objectives')).toEqual([
+      { objective_name: 'DRD5_activity', uniprot: 'P21918' },
+    ]);
     // Registering again changes nothing.
-    const again = await fetch(`${h.url}/runs`, { method: 'POST', headers: { 'content-type': 'application/json' }, body: JSON.stringify({ run_id: 'launch-42', config: {} }) });
+    const again = await fetch(`${h.url}/runs`, {
+      method: 'POST',
+      headers: { 'content-type': 'application/json' },
+      body: JSON.stringify({ run_id: 'launch-42', config: {} }),
+    });
     expect(again.status).toBe(200);
 
-    await waitFor(async () => (await h!.store.getSyncState(E, P, 'reconcile')) !== null, { what: 'the start-up reconcile' });
-    h.emu.addRuns(E, P, [liveRun({ name: 'w42', state: 'running', launchId: 'launch-42', batch_size: 64, gradient_method: 'pcgrad', host: 'ec2' })]);
+    await waitFor(async () => (await h!.store.getSyncState(E, P, 'reconcile')) !== null, {
+      what: 'the start-up reconcile',
+    });
+    h.emu.addRuns(E, P, [
+      liveRun({
+        name: 'w42',
+        state: 'running',
+        launchId: 'launch-42',
+        batch_size: 64,
+        gradient_method: 'pcgrad',
+        host: 'ec2',
+      }),
+    ]);
     await waitFor(async () => (await runRow('w42')) !== undefined, { what: 'the W&B run' });
-    expect(await h.rows('SELECT run_id, wandb_run_id, status, host, instance_id, config_file_path FROM training_runs')).toEqual([
-      { run_id: 'launch-42', wandb_run_id: 'w42', status: 'running', host: 'ec2', instance_id: 'i-0abc', config_file_path: 's3://cfg/run.yaml' },
+    expect(
+      await h.rows('SELECT run_id, wandb_run_id, status, host, instance_id, config_file_path FROM training_runs'),
+    ).toEqual([
+      {
+        run_id: 'launch-42',
+        wandb_run_id: 'w42',
+        status: 'running',
+        host: 'ec2',
+        instance_id: 'i-0abc',
+        config_file_path: 's3://cfg/run.yaml',
+      },
     ]);
     expect(await events('launch-42')).toEqual([
       { from_status: null, to_status: 'launched', source: 'launch' },
@@ -160,22 +209,36 @@ describe('daemon: polling W&B into the database', () => {
   });
 
   it('marks a running run whose heartbeat stopped as stale once, and revives it when the heartbeat resumes', async () => {
-    h = await startHarness({ settings: { staleAfterMs: 2000 }, runs: [liveRun({ name: 's1', state: 'running' }), liveRun({ name: 'z1', state: 'running', agoMs: 3_600_000 })] });
+    h = await startHarness({
+      settings: { staleAfterMs: 2000 },
+      runs: [liveRun({ name: 's1', state: 'running' }), liveRun({ name: 'z1', state: 'running', agoMs: 3_600_000 })],
+    });
     // Already silent for an hour when first seen: stored as stale straight away.
     await waitFor(async () => (await runRow('z1'))?.['status'] === 'stale', { what: 'z1 stale' });
-    await waitFor(async () => (await runRow('s1'))?.['status'] === 'stale', { timeoutMs: 15_000, what: 's1 to go stale' });
+    await waitFor(async () => (await runRow('s1'))?.['status'] === 'stale', {
+      timeoutMs: 15_000,
+      what: 's1 to go stale',
+    });
     await h.polls(4);
     expect(await events('lab/molecule-rl/s1')).toEqual([
       { from_status: null, to_status: 'running', source: 'wandb' },
       { from_status: 'running', to_status: 'stale', source: 'heartbeat' },
     ]);
-    expect(await events('lab/molecule-rl/z1')).toEqual([{ from_status: null, to_status: 'stale', source: 'heartbeat' }]);
-    const [detail] = await h.rows("SELECT detail FROM run_status_events WHERE to_status = 'stale' AND run_id = 'lab/molecule-rl/s1'");
+    expect(await events('lab/molecule-rl/z1')).toEqual([
+      { from_status: null, to_status: 'stale', source: 'heartbeat' },
+    ]);
+    const [detail] = await h.rows(
+      "SELECT detail FROM run_status_events WHERE to_status = 'stale' AND run_id = 'lab/molecule-rl/s1'",
+    );
     expect(JSON.parse(String(detail!['detail']))).toHaveProperty('heartbeatAt');
 
     h.emu.updateRun(E, P, 's1', { heartbeatAt: wandbTime() });
     await waitFor(async () => (await runRow('s1'))?.['status'] === 'running', { what: 's1 revived' });
-    expect((await events('lab/molecule-rl/s1')).at(-1)).toEqual({ from_status: 'stale', to_status: 'running', source: 'wandb' });
+    expect((await events('lab/molecule-rl/s1')).at(-1)).toEqual({
+      from_status: 'stale',
+      to_status: 'running',
+      source: 'wandb',
+    });
   });
 });
 
@@ -184,9 +247,14 @@ describe('daemon: the reconcile', () => {
     const old = Date.now() - 2 * 86_400_000;
     h = await startHarness({
       settings: { reconcileIntervalMs: 1500 },
-      runs: [liveRun({ name: 'f1', state: 'finished', loss: 0.5, agoMs: Date.now() - old }), liveRun({ name: 'd1', state: 'finished', agoMs: Date.now() - old })],
+      runs: [
+        liveRun({ name: 'f1', state: 'finished', loss: 0.5, agoMs: Date.now() - old }),
+        liveRun({ name: 'd1', state: 'finished', agoMs: Date.now() - old }),
+      ],
     });
-    await waitFor(async () => (await h!.rows('SELECT count(*) AS n FROM training_runs'))[0]!['n'] === 2, { what: 'the first reconcile' });
+    await waitFor(async () => (await h!.rows('SELECT count(*) AS n FROM training_runs'))[0]!['n'] === 2, {
+      what: 'the first reconcile',
+    });
     const reconciledAt = async () => (await h!.store.getSyncState(E, P, 'reconcile'))?.updatedAt ?? '';
 
     // W&B's summary.update() on a finished run need not move updatedAt or heartbeatAt.
@@ -195,7 +263,11 @@ describe('daemon: the reconcile', () => {
       E,
       P,
       'f1',
-      (n) => ({ summaryMetrics: JSON.stringify({ ...JSON.parse(String(n.summaryMetrics)), 'train/loss': 0.125 }), updatedAt: n.updatedAt, heartbeatAt: n.heartbeatAt }),
+      (n) => ({
+        summaryMetrics: JSON.stringify({ ...JSON.parse(String(n.summaryMetrics)), 'train/loss': 0.125 }),
+        updatedAt: n.updatedAt,
+        heartbeatAt: n.heartbeatAt,
+      }),
       { touchHeartbeat: false },
     );
     h.emu.deleteRun(E, P, 'd1');
@@ -204,7 +276,12 @@ describe('daemon: the reconcile', () => {
     await waitFor(async () => (await runRow('d1'))?.['deleted_at'] !== null, { what: 'the deletion mark' });
 
     // Marked once, never removed, hidden from queries.
-    await waitFor(async () => (await reconciledAt()) > (await h!.rows("SELECT max(observed_at) AS t FROM run_status_events WHERE to_status = 'deleted'"))[0]!['t']!, { what: 'one more reconcile' });
+    await waitFor(
+      async () =>
+        (await reconciledAt()) >
+        (await h!.rows("SELECT max(observed_at) AS t FROM run_status_events WHERE to_status = 'deleted'"))[0]!['t']!,
+      { what: 'one more reconcile' },
+    );
     expect(await events('lab/molecule-rl/d1')).toEqual([
       { from_status: null, to_status: 'completed', source: 'reconcile' },
       { from_status: 'completed', to_status: 'deleted', source: 'reconcile' },
@@ -215,6 +292,10 @@ describe('daemon: the reconcile', () => {
     // Served again: restored, with the way back recorded.
     h.emu.addRuns(E, P, [liveRun({ name: 'd1', state: 'finished', agoMs: Date.now() - old })]);
     await waitFor(async () => (await runRow('d1'))?.['deleted_at'] === null, { what: 'the restore' });
-    expect((await events('lab/molecule-rl/d1')).at(-1)).toEqual({ from_status: 'deleted', to_status: 'completed', source: 'reconcile' });
+    expect((await events('lab/molecule-rl/d1')).at(-1)).toEqual({
+      from_status: 'deleted',
+      to_status: 'completed',
+      source: 'reconcile',
+    });
   });
 });

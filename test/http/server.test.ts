@@ -27,10 +27,18 @@ beforeAll(async () => {
     store,
     token: TOKEN,
     checks: [
-      { name: 'redis', check: async () => { if (!redisUp) throw new Error('Redis did not answer PING within 1000 ms'); } },
+      {
+        name: 'redis',
+        check: async () => {
+          if (!redisUp) throw new Error('Redis did not answer PING within 1000 ms');
+        },
+      },
       { name: 'database', check: () => store.checkWritable() },
     ],
-    metrics: { contentType: 'text/plain; version=0.0.4; charset=utf-8', render: async () => '# HELP x y\n# TYPE x counter\nx 1\n' },
+    metrics: {
+      contentType: 'text/plain; version=0.0.4; charset=utf-8',
+      render: async () => '# HELP x y\n# TYPE x counter\nx 1\n',
+    },
     launch: (body) => registerLaunch(store, launchInputFromBody(body), { launchIdKey: 'run_id' }),
     annotate: (runId, body) => annotateRun(store, runId, body),
   });
@@ -51,7 +59,11 @@ async function call(method: string, path: string, body?: unknown, headers: Recor
     ...(body === undefined ? {} : { body: JSON.stringify(body) }),
   });
   const text = await res.text();
-  return { status: res.status, text, json: text.startsWith('{') ? (JSON.parse(text) as Record<string, unknown>) : null };
+  return {
+    status: res.status,
+    text,
+    json: text.startsWith('{') ? (JSON.parse(text) as Record<string, unknown>) : null,
+  };
 }
 const auth = { authorization: `Bearer ${TOKEN}` };
 
@@ -63,12 +75,26 @@ describe('HTTP API', () => {
     const down = await call('GET', '/readyz');
     redisUp = true;
     expect(down.status).toBe(503);
-    expect(down.json).toMatchObject({ status: 'not ready', failed: ['redis'], checks: { redis: { ok: false, error: /PING/ }, database: { ok: true } } });
+    expect(down.json).toMatchObject({
+      status: 'not ready',
+      failed: ['redis'],
+      checks: { redis: { ok: false, error: /PING/ }, database: { ok: true } },
+    });
   });
 
   it('bounds each readiness check, so a hung dependency fails instead of hanging the probe', async () => {
-    const report = await evaluateReadiness([{ name: 'hangs', check: () => new Promise(() => undefined) }, { name: 'fine', check: async () => 'ok' }], 100);
-    expect(report).toEqual({ ready: false, failed: ['hangs'], checks: { hangs: { ok: false, error: 'no answer within 100 ms' }, fine: { ok: true, detail: 'ok' } } });
+    const report = await evaluateReadiness(
+      [
+        { name: 'hangs', check: () => new Promise(() => undefined) },
+        { name: 'fine', check: async () => 'ok' },
+      ],
+      100,
+    );
+    expect(report).toEqual({
+      ready: false,
+      failed: ['hangs'],
+      checks: { hangs: { ok: false, error: 'no answer within 100 ms' }, fine: { ok: true, detail: 'ok' } },
+    });
   });
 
   it('serves metrics as text', async () => {
@@ -78,7 +104,11 @@ describe('HTTP API', () => {
   });
 
   it('queries runs with the filter language and answers 400 with the message on a bad filter', async () => {
-    const q = new URLSearchParams({ where: "gradient_method = 'mgda'", columns: 'run_id,status,objective.QED', order: '-objective.QED' });
+    const q = new URLSearchParams({
+      where: "gradient_method = 'mgda'",
+      columns: 'run_id,status,objective.QED',
+      order: '-objective.QED',
+    });
     const ok = await call('GET', `/runs?${q}`);
     expect(ok.json).toEqual({
       count: 2,
@@ -87,7 +117,10 @@ describe('HTTP API', () => {
         { run_id: 'lab/molecule-rl/b', status: 'crashed', 'objective.QED': 0.6 },
       ],
     });
-    const mongo = await call('GET', `/runs?${new URLSearchParams({ mongo: '{"state": "finished"}', columns: 'run_id', limit: '1', order: 'run_id' })}`);
+    const mongo = await call(
+      'GET',
+      `/runs?${new URLSearchParams({ mongo: '{"state": "finished"}', columns: 'run_id', limit: '1', order: 'run_id' })}`,
+    );
     expect(mongo.json).toEqual({ count: 1, runs: [{ run_id: 'lab/molecule-rl/a' }] });
 
     const bad = await call('GET', `/runs?${new URLSearchParams({ where: 'batch_size >> 3' })}`);
@@ -101,7 +134,13 @@ describe('HTTP API', () => {
 
   it('compares groups', async () => {
     const res = await call('GET', `/compare?${new URLSearchParams({ by: 'gradient_method', objective: 'QED' })}`);
-    expect(res.json).toMatchObject({ by: 'gradient_method', groups: [{ group: 'mgda', n: 2, mean: 0.7 }, { group: 'pcgrad', n: 1, mean: 0.4 }] });
+    expect(res.json).toMatchObject({
+      by: 'gradient_method',
+      groups: [
+        { group: 'mgda', n: 2, mean: 0.7 },
+        { group: 'pcgrad', n: 1, mean: 0.4 },
+      ],
+    });
     expect((await call('GET', '/compare?objective=QED')).status).toBe(400);
   });
 
@@ -109,18 +148,38 @@ describe('HTTP API', () => {
     const body = { run_id: 'L-1', config: { gradient_method: 'mgda', training: { batch_size: 32 } }, host: 'ec2' };
     expect((await call('POST', '/runs', body)).status).toBe(401);
     expect((await call('POST', '/runs', body, { authorization: 'Bearer wrong' })).status).toBe(401);
-    expect(await call('POST', '/runs', body, auth)).toMatchObject({ status: 201, json: { run_id: 'L-1', created: true, status: 'launched' } });
+    expect(await call('POST', '/runs', body, auth)).toMatchObject({
+      status: 201,
+      json: { run_id: 'L-1', created: true, status: 'launched' },
+    });
     expect(await call('POST', '/runs', body, auth)).toMatchObject({ status: 200, json: { created: false } });
     expect((await call('POST', '/runs', { config: {} }, auth)).status).toBe(400);
-    expect((await call('POST', '/runs', { run_id: 'x', colour: 'red' }, auth)).json).toEqual({ error: expect.stringMatching(/unknown field\(s\) colour/) });
+    expect((await call('POST', '/runs', { run_id: 'x', colour: 'red' }, auth)).json).toEqual({
+      error: expect.stringMatching(/unknown field\(s\) colour/),
+    });
 
     expect((await call('PATCH', '/runs/L-1', { blog_post_url: 'https://b/1' })).status).toBe(401);
-    expect(await call('PATCH', '/runs/L-1', { blog_post_url: 'https://b/1', crash_report_s3_key: 's3://c/1' }, auth)).toMatchObject({ status: 200 });
-    expect(await store.all("SELECT status, host, batch_size, blog_post_url, crash_report_s3_key FROM training_runs WHERE run_id = 'L-1'")).toEqual([
-      { status: 'launched', host: 'ec2', batch_size: 32, blog_post_url: 'https://b/1', crash_report_s3_key: 's3://c/1' },
+    expect(
+      await call('PATCH', '/runs/L-1', { blog_post_url: 'https://b/1', crash_report_s3_key: 's3://c/1' }, auth),
+    ).toMatchObject({ status: 200 });
+    expect(
+      await store.all(
+        "SELECT status, host, batch_size, blog_post_url, crash_report_s3_key FROM training_runs WHERE run_id = 'L-1'",
+      ),
+    ).toEqual([
+      {
+        status: 'launched',
+        host: 'ec2',
+        batch_size: 32,
+        blog_post_url: 'https://b/1',
+        crash_report_s3_key: 's3://c/1',
+      },
     ]);
     // Run ids with slashes travel encoded.
-    expect((await call('PATCH', `/runs/${encodeURIComponent('lab/molecule-rl/a')}`, { error_log_s3_key: 's3://e/a' }, auth)).status).toBe(200);
+    expect(
+      (await call('PATCH', `/runs/${encodeURIComponent('lab/molecule-rl/a')}`, { error_log_s3_key: 's3://e/a' }, auth))
+        .status,
+    ).toBe(200);
     expect((await call('PATCH', '/runs/nope', { error_log_s3_key: 'k' }, auth)).status).toBe(404);
     expect((await call('PATCH', '/runs/L-1', { status: 'completed' }, auth)).status).toBe(400);
   });
@@ -130,7 +189,11 @@ describe('HTTP API', () => {
     expect((await call('DELETE', '/runs')).status).toBe(405);
     const noJson = await fetch(`${base}/runs`, { method: 'POST', headers: auth, body: 'run_id=1' });
     expect(noJson.status).toBe(415);
-    const broken = await fetch(`${base}/runs`, { method: 'POST', headers: { ...auth, 'content-type': 'application/json' }, body: '{' });
+    const broken = await fetch(`${base}/runs`, {
+      method: 'POST',
+      headers: { ...auth, 'content-type': 'application/json' },
+      body: '{',
+    });
     expect(broken.status).toBe(400);
   });
 });

@@ -30,16 +30,29 @@ const collect = (value: string, previous: string[]): string[] => [...previous, v
 export function registerDaemon(program: Command): void {
   program
     .command('daemon')
-    .description('keep the database in sync with W&B: poll each project, process jobs on Redis (REDIS_URL), serve the HTTP API')
+    .description(
+      'keep the database in sync with W&B: poll each project, process jobs on Redis (REDIS_URL), serve the HTTP API',
+    )
     .option('--config <file>', 'YAML config file (env TRAINDB_CONFIG); flags override it')
     .option('--db <path-or-url>', 'database (default traindb.sqlite; env DATABASE_URL)')
-    .option('--project <entity/project>', 'a W&B project to sync; repeat for several (default: projects: in the config)', collect, [])
+    .option(
+      '--project <entity/project>',
+      'a W&B project to sync; repeat for several (default: projects: in the config)',
+      collect,
+      [],
+    )
     .option('--interval <duration>', 'poll period per project, e.g. 30s, 5m (default 60s)')
-    .option('--reconcile-interval <duration>', 'period of the full re-listing that catches edits and deletions (default 1h)')
+    .option(
+      '--reconcile-interval <duration>',
+      'period of the full re-listing that catches edits and deletions (default 1h)',
+    )
     .option('--stale-after <duration>', 'a running run whose heartbeat is older is marked stale (default 10m)')
     .option('--http-host <host>', 'address of the HTTP API (default 127.0.0.1; others need TRAINDB_API_TOKEN)')
     .option('--http-port <port>', 'port of the HTTP API (default 8080; 0 = any free port)')
-    .option('--queue-prefix <prefix>', 'BullMQ key prefix; deployments sharing one Redis need distinct ones (default traindb)')
+    .option(
+      '--queue-prefix <prefix>',
+      'BullMQ key prefix; deployments sharing one Redis need distinct ones (default traindb)',
+    )
     .option('--concurrency <n>', 'sync jobs processed at once (default 4)')
     .action(async (flags: DaemonCliFlags) => {
       const config = loadConfig({
@@ -71,7 +84,10 @@ export function registerDaemon(program: Command): void {
  */
 async function runDaemon(config: TraindbConfig): Promise<void> {
   const d = config.daemon;
-  const log = createLogger({ level: d.logLevel, secrets: [config.wandb.apiKey, d.http.token, redisPassword(d.redisUrl)] });
+  const log = createLogger({
+    level: d.logLevel,
+    secrets: [config.wandb.apiKey, d.http.token, redisPassword(d.redisUrl)],
+  });
   const releasers = new Releasers();
   let stopping: Promise<void> | null = null;
   let stopped!: () => void;
@@ -85,7 +101,9 @@ async function runDaemon(config: TraindbConfig): Promise<void> {
         process.exit(1);
       }, d.shutdownGraceMs + 10_000).unref();
       try {
-        await releasers.release((step, error) => log.warn({ step, err: (error as Error).message }, 'shutdown step failed'));
+        await releasers.release((step, error) =>
+          log.warn({ step, err: (error as Error).message }, 'shutdown step failed'),
+        );
         log.info({}, 'stopped');
       } finally {
         stopped();
@@ -102,7 +120,13 @@ async function runDaemon(config: TraindbConfig): Promise<void> {
     void stop(signal).catch(() => undefined);
   };
   const onFatal = (error: unknown): void => {
-    log.fatal({ err: error instanceof Error ? error.message : String(error), stack: error instanceof Error ? error.stack : undefined }, 'unexpected error');
+    log.fatal(
+      {
+        err: error instanceof Error ? error.message : String(error),
+        stack: error instanceof Error ? error.stack : undefined,
+      },
+      'unexpected error',
+    );
     process.exitCode = 1;
     void stop('unexpected error').catch(() => undefined);
   };
@@ -125,8 +149,16 @@ async function runDaemon(config: TraindbConfig): Promise<void> {
       signal: abort.signal,
       onEvent: (e) => {
         metrics.recordWandbEvent(e);
-        if (e.type === 'retry') log.debug({ operation: e.operation, target: e.target, attempt: e.attempt, reason: e.reason, delayMs: e.delayMs }, 'W&B request will be retried');
-        else if (e.type === 'poison-run') log.warn({ target: e.target, run: e.poison.name, offset: e.poison.offset, err: e.poison.message }, 'W&B cannot serve a run; skipped');
+        if (e.type === 'retry')
+          log.debug(
+            { operation: e.operation, target: e.target, attempt: e.attempt, reason: e.reason, delayMs: e.delayMs },
+            'W&B request will be retried',
+          );
+        else if (e.type === 'poison-run')
+          log.warn(
+            { target: e.target, run: e.poison.name, offset: e.poison.offset, err: e.poison.message },
+            'W&B cannot serve a run; skipped',
+          );
       },
     });
     const normalize = { extraction: config.extraction, launchIdKey: config.launchIdKey };
@@ -149,7 +181,11 @@ async function runDaemon(config: TraindbConfig): Promise<void> {
       token: d.http.token,
       log,
       checks: daemon.readinessChecks(),
-      launch: (body) => registerLaunch(store, launchInputFromBody(body), { launchIdKey: config.launchIdKey, extraction: config.extraction }),
+      launch: (body) =>
+        registerLaunch(store, launchInputFromBody(body), {
+          launchIdKey: config.launchIdKey,
+          extraction: config.extraction,
+        }),
       annotate: (runId, body) => annotateRun(store, runId, body),
     });
     await listen(server, d.http.host, d.http.port);

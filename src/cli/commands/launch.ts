@@ -31,9 +31,14 @@ interface LaunchFlags {
 export function registerLaunchCommands(program: Command): void {
   program
     .command('launch')
-    .description("register a run at launch, before W&B knows it: a 'launched' row with the config's columns and objectives")
+    .description(
+      "register a run at launch, before W&B knows it: a 'launched' row with the config's columns and objectives",
+    )
     .requiredOption('--config <run.yaml>', "the run's config file (YAML or JSON), as the training script will log it")
-    .option('--run-id <id>', 'launch id (default: the config key launch_id_key, run_id); the W&B run carrying it is linked to this row')
+    .option(
+      '--run-id <id>',
+      'launch id (default: the config key launch_id_key, run_id); the W&B run carrying it is linked to this row',
+    )
     .option('--host <host>', 'where it runs, e.g. ec2 or expanse')
     .option('--instance-id <id>', 'cloud instance id')
     .option('--config-file-path <path>', 'where the config lives, e.g. an S3 key (default: the --config path)')
@@ -45,7 +50,10 @@ export function registerLaunchCommands(program: Command): void {
       try {
         text = readFileSync(flags.config, 'utf8');
       } catch (error) {
-        throw new TraindbError('INVALID_INPUT', `cannot read --config ${flags.config}: ${(error as NodeJS.ErrnoException).code ?? (error as Error).message}`);
+        throw new TraindbError(
+          'INVALID_INPUT',
+          `cannot read --config ${flags.config}: ${(error as NodeJS.ErrnoException).code ?? (error as Error).message}`,
+        );
       }
       const config = loadConfig({ file: flags.traindbConfig, flags: { database: flags.db }, env: process.env });
       const { store } = await openStore(config.database, { extraction: config.extraction });
@@ -114,7 +122,8 @@ export function registerLaunchCommands(program: Command): void {
     .action(async (flags: QueueFlags & { limit: string; format: string }) => {
       const format = parseFormat(flags.format);
       const limit = Number(flags.limit);
-      if (!Number.isInteger(limit) || limit < 1) throw new TraindbError('INVALID_INPUT', `--limit must be a whole number >= 1, got ${flags.limit}`);
+      if (!Number.isInteger(limit) || limit < 1)
+        throw new TraindbError('INVALID_INPUT', `--limit must be a whole number >= 1, got ${flags.limit}`);
       await withQueues(flags, async (queues) => {
         const rows = [];
         for (const queue of queues) {
@@ -131,7 +140,11 @@ export function registerLaunchCommands(program: Command): void {
     .action(async (flags: QueueFlags) => {
       await withQueues(flags, async (queues) => {
         const rows = [];
-        for (const queue of queues) rows.push({ queue: queue.name, ...(await queue.getJobCounts('wait', 'active', 'delayed', 'failed', 'completed')) });
+        for (const queue of queues)
+          rows.push({
+            queue: queue.name,
+            ...(await queue.getJobCounts('wait', 'active', 'delayed', 'failed', 'completed')),
+          });
         console.log(formatRows(rows, 'table', ['queue', 'wait', 'active', 'delayed', 'failed', 'completed']));
       });
     });
@@ -142,11 +155,14 @@ export function registerLaunchCommands(program: Command): void {
     .option('--queue-prefix <prefix>', 'BullMQ key prefix (default: daemon.queue_prefix, traindb)')
     .option('--config <file>', 'YAML config file (env TRAINDB_CONFIG)')
     .action(async (ids: string[], flags: QueueFlags & { all?: boolean }) => {
-      if (!flags.all && ids.length === 0) throw new TraindbError('INVALID_INPUT', 'name the job ids to retry (see `traindb jobs failed`), or pass --all');
+      if (!flags.all && ids.length === 0)
+        throw new TraindbError('INVALID_INPUT', 'name the job ids to retry (see `traindb jobs failed`), or pass --all');
       await withQueues(flags, async (queues) => {
         let retried = 0;
         for (const queue of queues) {
-          const jobsToRetry = flags.all ? await queue.getFailed(0, -1) : (await Promise.all(ids.map((id) => queue.getJob(id)))).filter((j): j is Job => !!j);
+          const jobsToRetry = flags.all
+            ? await queue.getFailed(0, -1)
+            : (await Promise.all(ids.map((id) => queue.getJob(id)))).filter((j): j is Job => !!j);
           for (const job of jobsToRetry) {
             if ((await job.getState()) !== 'failed') continue;
             await job.retry('failed');
@@ -164,14 +180,25 @@ interface QueueFlags {
 }
 
 async function withQueues(flags: QueueFlags, fn: (queues: Queue[]) => Promise<void>): Promise<void> {
-  const config = loadConfig({ file: flags.config, flags: { daemon: { queuePrefix: flags.queuePrefix } }, env: process.env });
+  const config = loadConfig({
+    file: flags.config,
+    flags: { daemon: { queuePrefix: flags.queuePrefix } },
+    env: process.env,
+  });
   const connection = createRedis(config.daemon.redisUrl, 'queue');
-  const queues = [QUEUE.sync, QUEUE.poll].map((name) => new Queue(name, { connection, prefix: config.daemon.queuePrefix }));
+  const queues = [QUEUE.sync, QUEUE.poll].map(
+    (name) => new Queue(name, { connection, prefix: config.daemon.queuePrefix }),
+  );
   for (const q of queues) q.on('error', () => undefined);
   try {
     await Promise.race([
       connection.ping(),
-      new Promise((_, reject) => setTimeout(() => reject(new TraindbError('INVALID_CONFIG', 'Redis does not answer: check REDIS_URL')), 5000).unref()),
+      new Promise((_, reject) =>
+        setTimeout(
+          () => reject(new TraindbError('INVALID_CONFIG', 'Redis does not answer: check REDIS_URL')),
+          5000,
+        ).unref(),
+      ),
     ]);
     await fn(queues);
   } finally {
@@ -182,7 +209,11 @@ async function withQueues(flags: QueueFlags, fn: (queues: Queue[]) => Promise<vo
 
 function failedRow(queue: string, job: Job): Record<string, string | number | null> {
   const data = job.data as { entity?: string; project?: string; node?: { name?: string } };
-  const run = data.node?.name ? `${data.entity}/${data.project}/${data.node.name}` : data.entity ? `${data.entity}/${data.project}` : null;
+  const run = data.node?.name
+    ? `${data.entity}/${data.project}/${data.node.name}`
+    : data.entity
+      ? `${data.entity}/${data.project}`
+      : null;
   return {
     queue,
     job_id: job.id ?? null,
