@@ -179,8 +179,3 @@ export function validateDaemonConfig(config: TraindbConfig): void {
     );
   }
 }
-
-/** A Redis URL without its password, for logs. */
-export function redactRedisUrl(url: string): string {
-  return url.replace(/\/\/([^:@/]*):([^@/]+)@/, '//$1:***@');
-}

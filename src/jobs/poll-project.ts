@@ -67,7 +67,7 @@ export function createPollProjectJob(deps: PollDeps) {
     const { entity, project } = payload;
     const key = `${entity}/${project}`;
     // A slow poll must not overlap the next one of the same project in this process.
-    if (running.has(key)) return { ...empty(null, false), skipped: 'previous poll of this project still running' };
+    if (running.has(key)) return { ...emptyPollResult(), skipped: 'previous poll of this project still running' };
     running.add(key);
     try {
       return await poll(entity, project, ctx);
@@ -84,7 +84,7 @@ export function createPollProjectJob(deps: PollDeps) {
     const since = wandbTimeFromMs((watermark ? wandbTimeToMs(watermark) : started) - settings.overlapMs);
     const staleBefore = new Date(started - settings.staleAfterMs).toISOString();
     const planOptions = { entity, project, normalize: deps.normalize, source: 'wandb' as const, staleBefore };
-    const result = empty(watermark, false);
+    const result = emptyPollResult(watermark);
 
     const seen = new Set<string>();
     let maxChange: string | null = null;
@@ -180,6 +180,7 @@ export function createPollProjectJob(deps: PollDeps) {
   }
 }
 
-function empty(watermark: string | null, reconcileDue: boolean): PollResult {
+/** A poll that did nothing (skipped, or cut short by shutdown). */
+export function emptyPollResult(watermark: string | null = null, reconcileDue = false): PollResult {
   return { changed: 0, active: 0, enqueued: 0, poison: 0, settled: 0, stale: 0, restored: 0, watermark, reconcileDue };
 }

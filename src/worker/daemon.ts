@@ -9,7 +9,7 @@ import type { WandbClient } from '../wandb/index.js';
 import type { DaemonMetrics } from './metrics.js';
 import { ProgressTracker } from './progress.js';
 import { createQueues, type Queues } from './queues.js';
-import { closeRedis, createRedis, pingRedis } from './redis.js';
+import { closeRedis, createRedis, pingRedis, redactRedisUrl } from './redis.js';
 import { Releasers } from './releasers.js';
 import { ensureSchedulers } from './schedulers.js';
 import { startTicker } from './watchdog.js';
@@ -130,7 +130,13 @@ export async function startSyncDaemon(deps: SyncDaemonDeps): Promise<SyncDaemon>
         log.info({ ...changes }, 'poll schedulers set');
       }
     };
-    await ensure();
+    // Start-up waits for Redis (commands queue while it is away); say so rather than hang silently.
+    const waiting = setTimeout(() => log.warn({ redis: redactRedisUrl(settings.redisUrl) }, 'waiting for Redis'), 5000);
+    try {
+      await ensure();
+    } finally {
+      clearTimeout(waiting);
+    }
 
     // Long enough that a slow poll or a big backlog is not mistaken for a wedge.
     const stallMs = Math.max(5 * settings.intervalMs, 2 * settings.jobLockMs, 30_000);

@@ -67,3 +67,8 @@ export async function pingRedis(redis: Redis, timeoutMs = 1000): Promise<void> {
     clearTimeout(timer);
   }
 }
+
+/** A Redis URL without its password, for logs. */
+export function redactRedisUrl(url: string): string {
+  return url.replace(/\/\/([^:@/]*):([^@/]+)@/, '//$1:***@');
+}

@@ -2,25 +2,13 @@ import { UnrecoverableError, Worker, type Job } from 'bullmq';
 import type { Redis } from 'ioredis';
 import { TraindbError } from '../core/errors.js';
 import type { UpsertOutcome } from '../db/store.js';
-import type { PollResult } from '../jobs/poll-project.js';
+import { emptyPollResult, type PollResult } from '../jobs/poll-project.js';
 import type { ReconcileResult } from '../jobs/reconcile-project.js';
 import { JOB, type JobContext, type JobLogger, type ProjectPayload, type SyncRunPayload } from '../jobs/registry.js';
 import type { DaemonMetrics } from './metrics.js';
 import type { ProgressTracker } from './progress.js';
 import { closeRedis } from './redis.js';
 import { QUEUE } from './queues.js';
-
-const EMPTY_POLL: PollResult = {
-  changed: 0,
-  active: 0,
-  enqueued: 0,
-  poison: 0,
-  settled: 0,
-  stale: 0,
-  restored: 0,
-  watermark: null,
-  reconcileDue: false,
-};
 
 export interface Processors {
   poll(payload: ProjectPayload, ctx: JobContext): Promise<PollResult>;
@@ -109,8 +97,7 @@ export function startWorkers(deps: WorkerDeps): WorkerSet {
       // Data that cannot be normalized fails the same way every time: no retries, kept with its reason.
       if (error instanceof TraindbError && error.code === 'INVALID_RUN') throw new UnrecoverableError(error.message);
       // A poll cut short by our own shutdown is not a failure: the scheduler's next poll redoes it.
-      if (closing && job.name === JOB.poll)
-        return { ...EMPTY_POLL, skipped: 'interrupted by shutdown' } satisfies PollResult;
+      if (closing && job.name === JOB.poll) return { ...emptyPollResult(), skipped: 'interrupted by shutdown' };
       throw error;
     } finally {
       if (job.name === JOB.poll || job.name === JOB.reconcile) {

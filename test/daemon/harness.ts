@@ -41,6 +41,11 @@ export interface Harness {
   /** Every log line the daemon wrote (JSON text). */
   logs: string[];
   rows(sql: string, params?: unknown[]): Promise<Row[]>;
+  /**
+   * Resolves once the reconcile a fresh database gets at start-up has finished. Until then a change may
+   * be observed by that full listing (event source 'reconcile') rather than by a poll ('wandb').
+   */
+  startupReconciled(): Promise<void>;
   /** Resolves once `n` more polls succeeded than when it was called. */
   polls(n: number, timeoutMs?: number): Promise<void>;
   stop(): Promise<void>;
@@ -122,6 +127,11 @@ export async function startHarness(options: HarnessOptions = {}): Promise<Harnes
     url,
     logs,
     rows: (sql, params = []) => store.all(sql, params as never),
+    async startupReconciled() {
+      await waitFor(async () => (await store.getSyncState(E, P, 'reconcile')) !== null, {
+        what: 'the start-up reconcile',
+      });
+    },
     async polls(n, timeoutMs = 20_000) {
       const target = daemon.progress.polls + n;
       await waitFor(() => daemon.progress.polls >= target, { timeoutMs, what: `${n} more polls` });

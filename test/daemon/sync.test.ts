@@ -32,9 +32,7 @@ describe('daemon: polling W&B into the database', () => {
     h = await startHarness({ runs: [liveRun({ name: 'a1', state: 'running' })] });
     await waitFor(async () => (await runRow('a1'))?.['status'] === 'running', { what: 'a1 to be synced' });
     // The start-up reconcile lists everything too; let it finish so the polls alone are measured.
-    await waitFor(async () => (await h!.store.getSyncState(E, P, 'reconcile')) !== null, {
-      what: 'the start-up reconcile',
-    });
+    await h.startupReconciled();
 
     h.emu.addRuns(E, P, [liveRun({ name: 'a2', state: 'running', loss: 0.9 })]);
     expect(await pollsUntil(async () => (await runRow('a2')) !== undefined)).toBeLessThanOrEqual(2);
@@ -60,6 +58,7 @@ describe('daemon: polling W&B into the database', () => {
   it('records running → crashed exactly once however often the run is polled and processed', async () => {
     h = await startHarness({ runs: [liveRun({ name: 'c1', state: 'running' })] });
     await waitFor(async () => (await runRow('c1'))?.['status'] === 'running', { what: 'c1 running' });
+    await h.startupReconciled();
     const runningNode = h.emu.getRun(E, P, 'c1')!;
     h.emu.updateRun(E, P, 'c1', { state: 'crashed' });
     await waitFor(async () => (await runRow('c1'))?.['status'] === 'crashed', { what: 'c1 crashed' });
@@ -163,9 +162,7 @@ describe('daemon: polling W&B into the database', () => {
     });
     expect(again.status).toBe(200);
 
-    await waitFor(async () => (await h!.store.getSyncState(E, P, 'reconcile')) !== null, {
-      what: 'the start-up reconcile',
-    });
+    await h.startupReconciled();
     h.emu.addRuns(E, P, [
       liveRun({
         name: 'w42',

@@ -1,7 +1,7 @@
 import type { Server } from 'node:http';
 import type { Command } from 'commander';
 import { loadConfig } from '../../config/load.js';
-import { redactRedisUrl, validateDaemonConfig } from '../../config/daemon.js';
+import { validateDaemonConfig } from '../../config/daemon.js';
 import type { TraindbConfig } from '../../config/config.js';
 import { openStore, redactUrl } from '../../db/open-store.js';
 import { createHttpServer } from '../../http/server.js';
@@ -9,6 +9,7 @@ import { annotateRun, launchInputFromBody, registerLaunch } from '../../jobs/lau
 import { createWandbClient } from '../../wandb/index.js';
 import { startSyncDaemon } from '../../worker/daemon.js';
 import { createLogger, redisPassword } from '../../worker/logger.js';
+import { redactRedisUrl } from '../../worker/redis.js';
 import { createDaemonMetrics } from '../../worker/metrics.js';
 import { Releasers } from '../../worker/releasers.js';
 
