@@ -1,7 +1,7 @@
 import { TraindbError } from '../core/errors.js';
-import { normalizeRun, type NormalizedRun, type NormalizeOptions } from '../core/normalize/run.js';
+import type { NormalizedRun, NormalizeOptions } from '../core/normalize/run.js';
 import { parseRunFile } from '../core/run-file.js';
-import type { WandbRunNode } from '../core/wandb-run.js';
+import { createNormalizer, type NormalizeResult } from './normalize-pool.js';
 import type { RunStore, UpsertOptions, UpsertOutcome } from '../db/store.js';
 
 export const readRunNodes = parseRunFile;
@@ -26,8 +26,10 @@ export function emptySummary(): IngestSummary {
 }
 
 export interface IngestOptions extends NormalizeOptions, UpsertOptions {
-  /** Runs written per transaction (default 200): fewer fsyncs, same per-run atomicity on failure. */
+  /** Runs written per transaction (default 500): fewer commits, same per-run isolation on failure. */
   batchSize?: number;
+  /** Normalize on a worker thread while the main thread writes (bulk loads; default off). */
+  parallel?: boolean;
 }
 
 /**
@@ -36,22 +38,46 @@ export interface IngestOptions extends NormalizeOptions, UpsertOptions {
  */
 export async function ingestNodes(
   store: RunStore,
-  nodes: Iterable<unknown>,
+  nodes: Iterable<unknown> | AsyncIterable<unknown>,
   options: IngestOptions = {},
   summary: IngestSummary = emptySummary(),
 ): Promise<IngestSummary> {
-  const batch: NormalizedRun[] = [];
-  const batchSize = options.batchSize ?? 200;
-  for (const node of nodes) {
-    try {
-      batch.push(normalizeRun(node as WandbRunNode, options));
-    } catch (error) {
-      summary.failed.push({ run: runLabel(node), reason: reasonOf(error) });
+  const { batchSize = 500, parallel = false, extraction, launchIdKey, entity, project, ...upsert } = options;
+  const normalizer = createNormalizer({ extraction, launchIdKey, entity, project }, parallel);
+  try {
+    // Pipeline: while batch n is written, batch n+1 is being normalized (on the worker when parallel).
+    let inFlight: Promise<NormalizeResult[]> | null = null;
+    for await (const batch of chunks(nodes, batchSize)) {
+      const next = normalizer.normalize(batch);
+      if (inFlight) await write(store, await inFlight, upsert, summary);
+      inFlight = next;
     }
-    if (batch.length >= batchSize) await flush(store, batch.splice(0), options, summary);
+    if (inFlight) await write(store, await inFlight, upsert, summary);
+  } finally {
+    await normalizer.close();
   }
-  if (batch.length > 0) await flush(store, batch, options, summary);
   return summary;
+}
+
+async function write(store: RunStore, results: NormalizeResult[], options: UpsertOptions, summary: IngestSummary): Promise<void> {
+  const runs: NormalizedRun[] = [];
+  for (const r of results) {
+    if (r.ok) runs.push(r.run);
+    else summary.failed.push({ run: r.run, reason: r.error });
+  }
+  if (runs.length > 0) await flush(store, runs, options, summary);
+}
+
+async function* chunks<T>(items: Iterable<T> | AsyncIterable<T>, size: number): AsyncGenerator<T[]> {
+  let batch: T[] = [];
+  for await (const item of items) {
+    batch.push(item);
+    if (batch.length >= size) {
+      yield batch;
+      batch = [];
+    }
+  }
+  if (batch.length > 0) yield batch;
 }
 
 async function flush(store: RunStore, runs: NormalizedRun[], options: UpsertOptions, summary: IngestSummary): Promise<void> {
@@ -74,11 +100,6 @@ async function flush(store: RunStore, runs: NormalizedRun[], options: UpsertOpti
     if (o.transition) summary.transitions++;
     for (const w of o.warnings) summary.warnings.push(`run ${o.wandbRunId}: ${w}`);
   }
-}
-
-function runLabel(node: unknown): string {
-  const name = (node as { name?: unknown } | null)?.name;
-  return typeof name === 'string' && name !== '' ? name : '(no name)';
 }
 
 function reasonOf(error: unknown): string {
