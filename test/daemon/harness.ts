@@ -29,6 +29,8 @@ export interface HarnessOptions {
   token?: string;
   /** Retries of the in-process W&B client (kept small so failing polls fail fast). */
   wandbRetries?: number;
+  /** A second daemon beside `sibling`: same emulator, database file and queue prefix (its own connection to each). */
+  sibling?: Harness;
 }
 
 export interface Harness {
@@ -56,13 +58,16 @@ export interface Harness {
  * temp file, real Redis under a unique prefix, and the HTTP API on a free port.
  */
 export async function startHarness(options: HarnessOptions = {}): Promise<Harness> {
-  const dir = mkdtempSync(join(tmpdir(), 'traindb-daemon-'));
-  const dbPath = join(dir, 'traindb.sqlite');
-  const prefix = `test-${randomUUID()}`;
-  const emu = await startWandbEmulator({
-    apiKey: API_KEY,
-    projects: [{ entity: E, project: P, runs: options.runs ?? [] }],
-  });
+  const sibling = options.sibling;
+  const dir = sibling ? null : mkdtempSync(join(tmpdir(), 'traindb-daemon-'));
+  const dbPath = sibling?.dbPath ?? join(dir!, 'traindb.sqlite');
+  const prefix = sibling?.prefix ?? `test-${randomUUID()}`;
+  const emu =
+    sibling?.emu ??
+    (await startWandbEmulator({
+      apiKey: API_KEY,
+      projects: [{ entity: E, project: P, runs: options.runs ?? [] }],
+    }));
   const { store } = await openStore(dbPath);
   const logs: string[] = [];
   const log = createLogger({
@@ -142,10 +147,11 @@ export async function startHarness(options: HarnessOptions = {}): Promise<Harnes
       server.closeAllConnections();
       await new Promise((resolve) => server.close(resolve));
       await daemon.stop(0);
-      await emu.close();
       await store.close();
+      if (sibling) return; // the first daemon owns the emulator, the file and the prefix
+      await emu.close();
       await deleteRedisPrefix(prefix, settings.redisUrl);
-      rmSync(dir, { recursive: true, force: true });
+      rmSync(dir!, { recursive: true, force: true });
     },
   };
 }

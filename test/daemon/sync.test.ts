@@ -3,7 +3,7 @@ import { createSyncRunJob } from '../../src/jobs/sync-run.js';
 import { SILENT_LOGGER } from '../../src/jobs/registry.js';
 import { hash53 } from '../../src/core/hash.js';
 import { findRuns } from '../../src/query/find-runs.js';
-import { E, P, liveRun, startHarness, waitFor, wandbTime, type Harness } from './harness.js';
+import { E, P, getJson, liveRun, startHarness, waitFor, wandbTime, type Harness } from './harness.js';
 
 let h: Harness | undefined;
 afterEach(async () => {
@@ -236,6 +236,41 @@ describe('daemon: polling W&B into the database', () => {
       to_status: 'running',
       source: 'wandb',
     });
+  });
+});
+
+describe('daemon: several processes side by side', () => {
+  let second: Harness | undefined;
+  afterEach(async () => {
+    await second?.stop();
+    second = undefined;
+  });
+
+  it('shares one Redis prefix and one database without duplicate rows or transitions', async () => {
+    const names = Array.from({ length: 12 }, (_, i) => `p${i}`);
+    h = await startHarness({ runs: names.map((name) => liveRun({ name, state: 'running' })) });
+    second = await startHarness({ sibling: h });
+    const count = async () => Number((await h!.rows('SELECT count(*) AS n FROM training_runs'))[0]!['n']);
+    await waitFor(async () => (await count()) === names.length, { what: 'the first sync' });
+    for (const name of names) h.emu.updateRun(E, P, name, { state: name.endsWith('1') ? 'crashed' : 'finished' });
+    await waitFor(async () => (await h!.store.listWandbRunIds(E, P, 'active')).length === 0, {
+      what: 'every run to end',
+    });
+    // Polls go to whichever process asks first: count them together.
+    const polls = () => h!.daemon.progress.polls + second!.daemon.progress.polls;
+    const target = polls() + 4;
+    await waitFor(() => polls() >= target, { what: '4 more polls' });
+
+    expect(await count()).toBe(names.length);
+    const perRun = await h.rows(
+      `SELECT run_id, group_concat(coalesce(from_status, '-') || '>' || to_status, ' ') AS path
+       FROM (SELECT * FROM run_status_events ORDER BY id) GROUP BY run_id ORDER BY run_id`,
+    );
+    expect(perRun).toHaveLength(names.length);
+    for (const row of perRun) expect(String(row['path'])).toMatch(/^->running running>(completed|crashed)$/);
+    // Readiness reads the last poll from the shared database: both are ready whoever polled.
+    expect((await getJson(`${h.url}/readyz`)).status).toBe(200);
+    expect((await getJson(`${second.url}/readyz`)).status).toBe(200);
   });
 });
 

@@ -16,7 +16,7 @@ import { Releasers } from '../../worker/releasers.js';
 interface DaemonCliFlags {
   config?: string;
   db?: string;
-  project: string[];
+  project?: string[];
   interval?: string;
   reconcileInterval?: string;
   staleAfter?: string;
@@ -26,7 +26,7 @@ interface DaemonCliFlags {
   concurrency?: string;
 }
 
-const collect = (value: string, previous: string[]): string[] => [...previous, value];
+const collect = (value: string, previous: string[] = []): string[] => [...previous, value];
 
 export function registerDaemon(program: Command): void {
   program
@@ -40,7 +40,6 @@ export function registerDaemon(program: Command): void {
       '--project <entity/project>',
       'a W&B project to sync; repeat for several (default: projects: in the config)',
       collect,
-      [],
     )
     .option('--interval <duration>', 'poll period per project, e.g. 30s, 5m (default 60s)')
     .option(
