@@ -1,35 +1,11 @@
-import { Command, CommanderError } from 'commander';
+import { CommanderError } from 'commander';
 import { TraindbError } from '../core/errors.js';
-import { registerIngest } from './commands/ingest.js';
-import { registerBackfill } from './commands/backfill.js';
-import { registerDemo } from './commands/demo.js';
-import { registerCompare, registerQuery } from './commands/query.js';
-import { registerSchemaCommands } from './commands/schema.js';
-import { registerDevCommands } from './commands/dev.js';
-import { registerDaemon } from './commands/daemon.js';
-import { registerLaunchCommands } from './commands/launch.js';
 import { EXIT } from './context.js';
+import { buildProgram } from './program.js';
 
-/** The traindb command line: the composition root for one-shot commands. */
-export function buildProgram(): Command {
-  const program = new Command('traindb')
-    .description('A training-run database that keeps itself in sync with Weights & Biases')
-    .showHelpAfterError()
-    .exitOverride();
-  registerIngest(program);
-  registerBackfill(program);
-  registerDemo(program);
-  registerQuery(program);
-  registerCompare(program);
-  registerSchemaCommands(program);
-  registerDevCommands(program);
-  registerDaemon(program);
-  registerLaunchCommands(program);
-  return program;
-}
-
+/** Entry point of the `traindb` bin: parse, run, map errors to exit codes. Only here does the CLI exit. */
 async function main(argv: string[]): Promise<void> {
-  const program = buildProgram();
+  const program = await buildProgram(argv[2]);
   try {
     await program.parseAsync(argv);
   } catch (error) {
