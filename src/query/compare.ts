@@ -5,6 +5,7 @@ import { compileFilter } from './compile-filter.js';
 import { fieldLabel, fieldValueSql, parseField } from './field-sql.js';
 import { toFilterExpr, type FindRunsOptions } from './find-runs.js';
 import { collectFields, resolveFields } from './resolve-fields.js';
+import { OBJECTIVE_STAT_COLUMNS } from '../core/normalize/objectives.js';
 
 export interface CompareOptions {
   /** Field to group by: `gradient_method`, `host`, `config.reward.beta`, ... */
@@ -37,7 +38,16 @@ export async function compareGroups(store: RunStore, options: CompareOptions): P
 
   const params: SqlValue[] = [];
   const groupSql = fieldValueSql(by, ctx, text, params);
-  const valueSql = fieldValueSql(metric, ctx, text, params);
+  const live = options.includeDeleted ? '' : 'r.deleted_at IS NULL AND ';
+  let from: string;
+  if (metric.scope === 'objective' && (OBJECTIVE_STAT_COLUMNS as readonly string[]).includes(metric.stat)) {
+    // Start from the objective's rows (idx_obj_name) rather than computing a value for every run.
+    params.push(metric.name);
+    from = `SELECT ${groupSql} AS g, o.${metric.stat} AS v FROM run_objectives o JOIN training_runs r ON r.run_key = o.run_key
+          WHERE o.objective_name = ? AND o.${metric.stat} IS NOT NULL AND ${live}`;
+  } else {
+    from = `SELECT ${groupSql} AS g, ${fieldValueSql(metric, ctx, text, params)} AS v FROM training_runs r WHERE ${live}`;
+  }
   const where = compileFilter(expr, ctx, text);
   params.push(...where.params);
   // Sample standard deviation from running sums: portable to any SQL with sqrt().
@@ -45,8 +55,7 @@ export async function compareGroups(store: RunStore, options: CompareOptions): P
     SELECT g AS "group", count(*) AS n, avg(v) AS mean,
       CASE WHEN count(*) > 1 THEN sqrt(max(0, (sum(v * v) - sum(v) * sum(v) / count(*)) / (count(*) - 1))) END AS std,
       min(v) AS min, max(v) AS max
-    FROM (SELECT ${groupSql} AS g, ${valueSql} AS v FROM training_runs r
-          WHERE ${options.includeDeleted ? '' : 'r.deleted_at IS NULL AND '}${where.sql}) AS t
+    FROM (${from}${where.sql}) AS t
     WHERE v IS NOT NULL
     GROUP BY g ORDER BY mean DESC`;
   const rows: Row[] = await store.all(sql, params);

@@ -15,7 +15,7 @@ export interface CompiledSql {
  *  - columns: `r.col op ?` (the seed's indexes, or a scan of one narrow column);
  *  - config/summary/system paths and tags: `r.run_key IN (SELECT run_key FROM run_attributes
  *    WHERE key_id = ? AND value op ?)`, a range scan of run_attributes' primary key;
- *  - objectives: `r.run_id IN (SELECT run_id FROM run_objectives WHERE objective_name = ? AND stat op ?)`,
+ *  - objectives: `r.run_key IN (SELECT run_key FROM run_objectives WHERE objective_name = ? AND stat op ?)`,
  *    a range scan of idx_obj_name / idx_obj_normalized_mean.
  *
  * Semantics are two-valued: a comparison on a missing value is false, and `not` turns it true.
@@ -65,11 +65,11 @@ function leaf(expr: Leaf, ctx: FieldContext, input: string, params: SqlValue[]):
     params.push(field.name);
     const stat = objectiveStat(field);
     if (expr.kind === 'null') {
-      const sql = `r.run_id ${expr.negated ? '' : 'NOT '}IN (SELECT run_id FROM run_objectives WHERE objective_name = ? AND ${stat} IS NOT NULL)`;
+      const sql = `r.run_key ${expr.negated ? '' : 'NOT '}IN (SELECT run_key FROM run_objectives WHERE objective_name = ? AND ${stat} IS NOT NULL)`;
       return { sql, nullable: false };
     }
     const cond = valueCondition(stat, expr, params);
-    return { sql: `r.run_id IN (SELECT run_id FROM run_objectives WHERE objective_name = ? AND ${cond})`, nullable: false };
+    return { sql: `r.run_key IN (SELECT run_key FROM run_objectives WHERE objective_name = ? AND ${cond})`, nullable: false };
   }
   if (field.scope !== 'column') throw new Error(`unreachable field scope ${JSON.stringify(field)}`);
   const column = `r.${columnName(field, input)}`;

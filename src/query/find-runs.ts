@@ -7,6 +7,7 @@ import { parseFilter } from './filter/parser.js';
 import { compileFilter } from './compile-filter.js';
 import { fieldLabel, fieldValueSql, parseField } from './field-sql.js';
 import { collectFields, resolveFields } from './resolve-fields.js';
+import { OBJECTIVE_STAT_COLUMNS } from '../core/normalize/objectives.js';
 
 export const DEFAULT_COLUMNS = [
   'run_id',
@@ -31,11 +32,20 @@ export interface FindRunsOptions {
   includeDeleted?: boolean;
 }
 
-export interface CompiledQuery {
+/** One SQL statement of a query plan, for a given row limit. */
+export interface QueryStep {
   sql: string;
   params: SqlValue[];
+}
+
+export interface CompiledQuery {
+  /** Run in order, each asked for the rows still missing, until the limit is reached; most queries have one step. */
+  steps: Array<(limit: number) => QueryStep>;
+  limit: number;
   columns: string[];
 }
+
+type OrderKey = { field: FieldRef; desc: boolean };
 
 export function toFilterExpr(where: FindRunsOptions['where']): { expr: FilterExpr; text: string } {
   if (where === undefined) return { expr: { kind: 'and', items: [] }, text: '' };
@@ -52,38 +62,115 @@ export async function compileRunQuery(store: RunStore, options: FindRunsOptions 
   const orderKeys = (options.order ?? ['-created_at']).map(parseOrder);
   const fields: FieldRef[] = [...collectFields(expr), ...columnFields, ...orderKeys.map((o) => o.field)];
   const ctx = await resolveFields(store, fields, text);
-
-  const params: SqlValue[] = [];
-  const select = star
-    ? ['r.*']
-    : columnFields.map((f) => `${fieldValueSql(f, ctx, text, params)} AS "${fieldLabel(f).replace(/"/g, '""')}"`);
-  const where = compileFilter(expr, ctx, text);
-  params.push(...where.params);
-  const orderSql = orderKeys.map((o) => {
-    const p: SqlValue[] = [];
-    const sql = fieldValueSql(o.field, ctx, text, p);
-    // NULLs last whichever the direction, as people expect from a leaderboard (the expression appears twice).
-    params.push(...p, ...p);
-    return `${sql} IS NULL, ${sql} ${o.desc ? 'DESC' : 'ASC'}`;
-  });
   const limit = options.limit ?? 100;
   if (!Number.isInteger(limit) || limit < 0) throw new TraindbError('INVALID_INPUT', `limit must be a whole number >= 0, got ${limit}`);
-  const sql =
-    `SELECT ${select.join(', ')} FROM training_runs r WHERE ` +
-    `${options.includeDeleted ? '' : 'r.deleted_at IS NULL AND '}${where.sql}` +
-    ` ORDER BY ${orderSql.join(', ')}${orderSql.length ? ', ' : ''}r.run_id LIMIT ${limit}`;
+
+  const selectParams: SqlValue[] = [];
+  const select = star
+    ? 'r.*'
+    : columnFields.map((f) => `${fieldValueSql(f, ctx, text, selectParams)} AS "${fieldLabel(f).replace(/"/g, '""')}"`).join(', ');
+  const where = compileFilter(expr, ctx, text);
+  const live = options.includeDeleted ? '' : 'r.deleted_at IS NULL AND ';
+  const orderBy = (keys: readonly OrderKey[], params: SqlValue[]): string =>
+    [...keys.map((o) => orderTerm(fieldValueSql(o.field, ctx, text, params), o.desc)), 'r.run_id'].join(', ');
   const columns = star ? [] : columnFields.map(fieldLabel);
-  return { sql, params, columns };
+
+  /**
+   * Late materialization for small limits: the inner query finds and orders run keys using indexes
+   * only; result columns (which may need the run's row or JSON) are computed for the rows that survive,
+   * not for every match. For large limits the join costs more than it saves, and the plain form runs.
+   * `inner` selects `k` (run_key) and optionally `v` (a precomputed first sort value).
+   */
+  const step =
+    (inner: string, innerParams: SqlValue[], outerOrder: string, outerParams: SqlValue[], direct: QueryStep) =>
+    (n: number): QueryStep =>
+      n > LATE_MATERIALIZATION_LIMIT
+        ? { sql: `${direct.sql} LIMIT ${n}`, params: direct.params }
+        : {
+            sql: `SELECT ${select} FROM (${inner} LIMIT ${n}) AS top JOIN training_runs r ON r.run_key = top.k ORDER BY ${outerOrder}`,
+            params: [...selectParams, ...innerParams, ...outerParams],
+          };
+
+  const [first, ...rest] = orderKeys;
+  if (first?.field.scope === 'objective' && isColumnStat(first.field.stat)) {
+    // A leaderboard: walk idx_obj_name in value order and stop at the limit, instead of computing the
+    // value for every run and sorting. Runs without a value come after, in a second step if needed.
+    const stat = first.field.stat;
+    const rankedParams: SqlValue[] = [first.field.name, ...where.params];
+    const ranked =
+      `SELECT ok.run_key AS k, ok.${stat} AS v FROM run_objectives ok JOIN training_runs r ON r.run_key = ok.run_key ` +
+      `WHERE ok.objective_name = ? AND ok.${stat} IS NOT NULL AND ${live}${where.sql} ` +
+      `ORDER BY ${orderTerm(`ok.${stat}`, first.desc)}, ${orderBy(rest, rankedParams)}`;
+    const rankedOuter: SqlValue[] = [];
+    const rankedOrder = `${orderTerm('top.v', first.desc)}, ${orderBy(rest, rankedOuter)}`;
+    const unrankedParams: SqlValue[] = [...where.params, first.field.name];
+    const unranked =
+      `SELECT r.run_key AS k FROM training_runs r WHERE ${live}${where.sql} AND r.run_key NOT IN ` +
+      `(SELECT run_key FROM run_objectives WHERE objective_name = ? AND ${stat} IS NOT NULL) ORDER BY ${orderBy(rest, unrankedParams)}`;
+    const unrankedOuter: SqlValue[] = [];
+    const unrankedOrder = orderBy(rest, unrankedOuter);
+    const rankedDirect: SqlValue[] = [...selectParams, first.field.name, ...where.params];
+    const rankedDirectSql =
+      `SELECT ${select} FROM run_objectives ok JOIN training_runs r ON r.run_key = ok.run_key ` +
+      `WHERE ok.objective_name = ? AND ok.${stat} IS NOT NULL AND ${live}${where.sql} ` +
+      `ORDER BY ${orderTerm(`ok.${stat}`, first.desc)}, ${orderBy(rest, rankedDirect)}`;
+    const unrankedDirect: SqlValue[] = [...selectParams, ...where.params, first.field.name];
+    const unrankedDirectSql =
+      `SELECT ${select} FROM training_runs r WHERE ${live}${where.sql} AND r.run_key NOT IN ` +
+      `(SELECT run_key FROM run_objectives WHERE objective_name = ? AND ${stat} IS NOT NULL) ORDER BY ${orderBy(rest, unrankedDirect)}`;
+    return {
+      steps: [
+        step(ranked, rankedParams, rankedOrder, rankedOuter, { sql: rankedDirectSql, params: rankedDirect }),
+        step(unranked, unrankedParams, unrankedOrder, unrankedOuter, { sql: unrankedDirectSql, params: unrankedDirect }),
+      ],
+      limit,
+      columns,
+    };
+  }
+  const innerParams: SqlValue[] = [...where.params];
+  const inner = `SELECT r.run_key AS k FROM training_runs r WHERE ${live}${where.sql} ORDER BY ${orderBy(orderKeys, innerParams)}`;
+  const outerParams: SqlValue[] = [];
+  const outerOrder = orderBy(orderKeys, outerParams);
+  const directParams: SqlValue[] = [...selectParams, ...where.params];
+  const directSql = `SELECT ${select} FROM training_runs r WHERE ${live}${where.sql} ORDER BY ${orderBy(orderKeys, directParams)}`;
+  return { steps: [step(inner, innerParams, outerOrder, outerParams, { sql: directSql, params: directParams })], limit, columns };
+}
+
+/** Above this many rows a query selects its columns directly instead of through late materialization. */
+const LATE_MATERIALIZATION_LIMIT = 1000;
+
+/**
+ * NULLs last in both directions, written so an index can still serve the order: SQLite sorts NULLs
+ * first, so DESC already puts them last, and ASC says NULLS LAST.
+ */
+function orderTerm(sql: string, desc: boolean): string {
+  return desc ? `${sql} DESC` : `${sql} ASC NULLS LAST`;
+}
+
+function isColumnStat(stat: string): boolean {
+  return (OBJECTIVE_STAT_COLUMNS as readonly string[]).includes(stat);
 }
 
 export async function findRuns(store: RunStore, options: FindRunsOptions = {}): Promise<Row[]> {
   const q = await compileRunQuery(store, options);
-  return store.all(q.sql, q.params);
+  const rows: Row[] = [];
+  for (const step of q.steps) {
+    if (rows.length >= q.limit) break;
+    const { sql, params } = step(q.limit - rows.length);
+    rows.push(...(await store.all(sql, params)));
+  }
+  return rows;
 }
 
 export async function explainRuns(store: RunStore, options: FindRunsOptions = {}): Promise<{ sql: string; params: SqlValue[]; plan: string[] }> {
   const q = await compileRunQuery(store, options);
-  return { sql: q.sql, params: q.params, plan: await store.explain(q.sql, q.params) };
+  const steps = q.steps.map((step) => step(q.limit));
+  const plans = await Promise.all(steps.map((s) => store.explain(s.sql, s.params)));
+  return {
+    sql: steps.map((s) => s.sql).join('\n-- then, while fewer rows than the limit:\n'),
+    params: steps.flatMap((s) => s.params),
+    plan: plans.flatMap((p, i) => (steps.length > 1 ? [`-- step ${i + 1}`, ...p] : p)),
+  };
 }
 
 function parseOrder(text: string): { field: FieldRef; desc: boolean } {

@@ -79,6 +79,31 @@ describe('the filter language on every kind of attribute', () => {
     expect(rows[0]!['config.training.batch_size']).toBe(Number(top[0]!.batch_size));
   });
 
+  it('gives the same rows through late materialization (small limits) and the direct form (large limits)', async () => {
+    for (const [where, order] of [
+      ['config.training.gradient_accumulation_steps > 2', ['-summary."train/kl"', 'batch_size']],
+      ['objective.COMT_activity > 0.3', ['-objective.DRD5_activity']],
+      ["tags = 'sweep'", ['objective.SA_score', '-created_at']],
+    ] as const) {
+      const columns = ['run_id', 'config.training.batch_size', 'objective.DRD5_activity'];
+      const late = await findRuns(store, { where, order: [...order], columns, limit: 1000 });
+      const direct = await findRuns(store, { where, order: [...order], columns, limit: 100_000 });
+      expect(late.length).toBeGreaterThan(0);
+      expect(direct).toEqual(late);
+    }
+  });
+
+  it('lists runs lacking the sort objective after those that have it', async () => {
+    const rows = await findRuns(store, { columns: ['run_id', 'objective.SA_score'], order: ['objective.SA_score'], limit: 1000 });
+    const values = rows.map((r) => r['objective.SA_score']);
+    const firstNull = values.indexOf(null);
+    expect(firstNull).toBeGreaterThan(0);
+    expect(values.slice(firstNull).every((v) => v === null)).toBe(true);
+    const numbers = values.slice(0, firstNull) as number[];
+    expect(numbers).toEqual([...numbers].sort((a, b) => a - b));
+    expect(rows).toHaveLength(specs.length);
+  });
+
   it('points at the offending token of a bad filter and runs nothing', async () => {
     await expect(ids('batch_size >= ')).rejects.toThrow(/expected a value/);
     await expect(ids('batchsize >= 64')).rejects.toThrow(/unknown column 'batchsize'; did you mean 'batch_size'/);

@@ -59,8 +59,8 @@ export class SqliteRunWriter {
       deleteObjective: db.prepare('DELETE FROM run_objectives WHERE run_id = ? AND objective_name = ?'),
       upsertObjective: db.prepare(
         `INSERT INTO run_objectives (run_id, objective_name, objective_alias, uniprot, weight, direction,
-           raw_mean, normalized_mean, raw_std, normalized_std, stats_json, created_at)
-         VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)
+           raw_mean, normalized_mean, raw_std, normalized_std, stats_json, created_at, run_key)
+         VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)
          ON CONFLICT (run_id, objective_name) DO UPDATE SET objective_alias = coalesce(excluded.objective_alias, objective_alias),
            uniprot = coalesce(excluded.uniprot, uniprot), weight = coalesce(excluded.weight, weight),
            direction = coalesce(excluded.direction, direction), raw_mean = excluded.raw_mean,
@@ -107,7 +107,7 @@ export class SqliteRunWriter {
       for (const o of derived.objectives) {
         if (existing.has(o.objective_name) && o.raw_mean === null) continue;
         this.s.upsertObjective!.run(row.run_id, o.objective_name, o.objective_alias, o.uniprot, o.weight, o.direction,
-          o.raw_mean, o.normalized_mean, o.raw_std, o.normalized_std, o.stats_json, now);
+          o.raw_mean, o.normalized_mean, o.raw_std, o.normalized_std, o.stats_json, now, row.run_key);
       }
       for (const a of derived.attributes) this.s.insertAttr!.run(row.run_key, this.keys.idFor(a.source, a.path), a.value);
       for (const [column, value] of Object.entries(derived.values)) {
@@ -163,7 +163,7 @@ export class SqliteRunWriter {
     }
     for (const o of derived.objectives) {
       this.s.upsertObjective!.run(reg.runId, o.objective_name, o.objective_alias, o.uniprot, o.weight, o.direction,
-        o.raw_mean, o.normalized_mean, o.raw_std, o.normalized_std, o.stats_json, now);
+        o.raw_mean, o.normalized_mean, o.raw_std, o.normalized_std, o.stats_json, now, runKey);
     }
     for (const a of derived.attributes) this.s.insertAttr!.run(runKey, this.keys.idFor(a.source, a.path), a.value);
     const detail = JSON.stringify(Object.fromEntries(Object.entries(custody).filter(([, v]) => v !== null)));
@@ -211,7 +211,7 @@ export class SqliteRunWriter {
     const previous = existing ? (this.s.oldDocs!.get(existing.run_id) as StoredDocuments | undefined) : undefined;
     const values: SqlValue[] = this.columns.map((c) => (c === 'run_id' ? runId : r[c]));
     this.s.upsertRun!.run(...values, runKey, n.hash, now, now);
-    this.writeObjectives(runId, n, now);
+    this.writeObjectives(runId, runKey, n, now);
     this.writeScaffolds(runId, n, now);
     this.writeAttributes(runKey, n, previous);
 
@@ -225,7 +225,7 @@ export class SqliteRunWriter {
     return { ...base, result: existing ? 'updated' : 'inserted', transition };
   }
 
-  private writeObjectives(runId: string, n: NormalizedRun, now: string): void {
+  private writeObjectives(runId: string, runKey: number, n: NormalizedRun, now: string): void {
     const keep = new Set(n.objectives.map((o) => o.objective_name));
     for (const { objective_name } of this.s.objectiveNames!.all(runId) as Array<{ objective_name: string }>) {
       if (!keep.has(objective_name)) this.s.deleteObjective!.run(runId, objective_name);
@@ -233,7 +233,7 @@ export class SqliteRunWriter {
     for (const o of n.objectives) {
       this.s.upsertObjective!.run(
         runId, o.objective_name, o.objective_alias, o.uniprot, o.weight, o.direction,
-        o.raw_mean, o.normalized_mean, o.raw_std, o.normalized_std, o.stats_json, now,
+        o.raw_mean, o.normalized_mean, o.raw_std, o.normalized_std, o.stats_json, now, runKey,
       );
     }
   }

@@ -53,10 +53,6 @@ const TRAINING_RUNS_COLUMNS = `
   job_type TEXT,
   sweep_name TEXT,
   wandb_user TEXT,
-  config_json TEXT,
-  final_metrics_json TEXT,
-  system_metrics_json TEXT,
-  wandb_internal_json TEXT,
   conversation_s3_key TEXT,
   error_log_s3_key TEXT,
   crash_report_s3_key TEXT,
@@ -67,6 +63,14 @@ const TRAINING_RUNS_COLUMNS = `
   created_at_db TIMESTAMP DEFAULT CURRENT_TIMESTAMP,
   updated_at_db TIMESTAMP DEFAULT CURRENT_TIMESTAMP`;
 
+// The large JSON documents come last: SQLite keeps the start of a row on its B-tree page and the rest
+// in overflow pages, so reading status or deleted_at never has to walk a run's 8 KB of JSON.
+const DOCUMENT_COLUMNS = `
+  config_json TEXT,
+  final_metrics_json TEXT,
+  system_metrics_json TEXT,
+  wandb_internal_json TEXT`;
+
 const INDEXES = `
 CREATE UNIQUE INDEX idx_wandb_identity ON training_runs(wandb_entity, wandb_project, wandb_run_id);
 CREATE INDEX idx_wandb_run_id ON training_runs(wandb_run_id);
@@ -76,6 +80,14 @@ CREATE INDEX idx_host ON training_runs(host);
 CREATE INDEX idx_created_at ON training_runs(created_at DESC);
 CREATE INDEX idx_batch_size ON training_runs(batch_size);
 CREATE INDEX idx_learning_rate ON training_runs(learning_rate);
+-- A covering index of the narrow columns: the query engine finds runs through run_objectives or
+-- run_attributes and then needs a few columns of each; reading them here costs a tenth of the pages
+-- of the rows themselves, and a group comparison scans this instead of the table.
+CREATE INDEX idx_runs_narrow ON training_runs(run_key, deleted_at, status, created_at, run_id, gradient_method,
+  host, batch_size, learning_rate, beta, num_gpus, num_objectives, num_scaffolds, max_steps,
+  gradient_accumulation_steps, max_grad_norm, mixed_precision, gradient_checkpointing, enable_moving_targets,
+  n_clusters, return_groups, final_loss, final_grad_norm, final_learning_rate, total_training_steps,
+  duration_seconds, wandb_entity, wandb_project, wandb_run_id);
 
 CREATE TABLE run_objectives (
   id INTEGER PRIMARY KEY AUTOINCREMENT,
@@ -91,14 +103,21 @@ CREATE TABLE run_objectives (
   normalized_std REAL,
   stats_json TEXT,
   created_at TIMESTAMP DEFAULT CURRENT_TIMESTAMP,
+  -- training_runs.run_key: the compact integer key traindb's queries join on (run_id stays for the seed's SQL).
+  run_key INTEGER,
   FOREIGN KEY (run_id) REFERENCES training_runs(run_id) ON DELETE CASCADE ON UPDATE CASCADE
 );
+-- Rows inserted the seed's way (run_id only) get their run_key here.
+CREATE TRIGGER trg_obj_run_key AFTER INSERT ON run_objectives WHEN NEW.run_key IS NULL
+BEGIN
+  UPDATE run_objectives SET run_key = (SELECT run_key FROM training_runs WHERE run_id = NEW.run_id) WHERE id = NEW.id;
+END;
 -- The seed's objective indexes, widened so each answers a query with no table lookup: "objective X
 -- above a threshold" is one range scan of idx_obj_name (or idx_obj_normalized_mean). The seed's
 -- idx_obj_run_id and idx_obj_raw_mean are covered by idx_obj_run_name and idx_obj_name respectively.
 CREATE UNIQUE INDEX idx_obj_run_name ON run_objectives(run_id, objective_name);
-CREATE INDEX idx_obj_name ON run_objectives(objective_name, raw_mean, run_id);
-CREATE INDEX idx_obj_normalized_mean ON run_objectives(objective_name, normalized_mean, run_id);
+CREATE INDEX idx_obj_name ON run_objectives(objective_name, raw_mean, run_key);
+CREATE INDEX idx_obj_normalized_mean ON run_objectives(objective_name, normalized_mean, run_key);
 
 CREATE TABLE run_scaffolds (
   id INTEGER PRIMARY KEY AUTOINCREMENT,
@@ -154,7 +173,7 @@ export const name = 'v2-schema';
 export function up(db: Database): void {
   const existing = db.prepare("SELECT name FROM sqlite_master WHERE type = 'table' AND name = 'training_runs'").get();
   if (!existing) {
-    db.exec(`CREATE TABLE training_runs (${TRAINING_RUNS_COLUMNS});${INDEXES}`);
+    db.exec(`CREATE TABLE training_runs (${TRAINING_RUNS_COLUMNS},${DOCUMENT_COLUMNS});${INDEXES}`);
     return;
   }
   upgradeV1(db);
@@ -162,7 +181,7 @@ export function up(db: Database): void {
 
 function upgradeV1(db: Database): void {
   const v1Columns = db.prepare('PRAGMA table_info(training_runs)').all() as ColumnInfo[];
-  const v2Names = new Set([...TRAINING_RUNS_COLUMNS.matchAll(/^\s*(\w+)\s/gm)].map((m) => m[1]!));
+  const v2Names = new Set([...`${TRAINING_RUNS_COLUMNS},${DOCUMENT_COLUMNS}`.matchAll(/^\s*(\w+)\s/gm)].map((m) => m[1]!));
   const extra = v1Columns.filter((c) => !v2Names.has(c.name));
   const extraDdl = extra.map((c) => `,\n  "${c.name}" ${c.type || ''}`).join('');
   const shared = v1Columns.filter((c) => v2Names.has(c.name) && c.name !== 'run_key').map((c) => `"${c.name}"`);
@@ -174,7 +193,7 @@ function upgradeV1(db: Database): void {
     const found = db.prepare("SELECT 1 FROM sqlite_master WHERE type = 'table' AND name = ?").get(table);
     if (found) db.exec(`ALTER TABLE ${table} RENAME TO ${table}_v1`);
   }
-  db.exec(`CREATE TABLE training_runs (${TRAINING_RUNS_COLUMNS}${extraDdl});`);
+  db.exec(`CREATE TABLE training_runs (${TRAINING_RUNS_COLUMNS}${extraDdl},${DOCUMENT_COLUMNS});`);
   db.exec(
     `INSERT INTO training_runs (run_key, ${copied})
      SELECT row_number() OVER (ORDER BY rowid), ${copied} FROM training_runs_v1`,
