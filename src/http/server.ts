@@ -5,6 +5,7 @@ import { findRuns } from '../query/find-runs.js';
 import { requireToken } from './auth.js';
 import { evaluateReadiness, type ReadinessCheck } from './health.js';
 import { errorResponse, HttpError, readJsonBody, sendJson, sendText } from './respond.js';
+import { splitFieldList } from '../query/field-list.js';
 
 export interface HttpLogger {
   warn(obj: object, msg?: string): void;
@@ -139,20 +140,8 @@ function whereOf(q: URLSearchParams): { where?: string | Record<string, unknown>
   return { where: parsed as Record<string, unknown> };
 }
 
-/** Comma-separated fields; commas inside double quotes (`summary."a,b"`) do not split. */
 function list(text: string | null): string[] {
-  const out: string[] = [];
-  let current = '';
-  let quoted = false;
-  for (const ch of text ?? '') {
-    if (ch === '"') quoted = !quoted;
-    if (ch === ',' && !quoted) {
-      out.push(current);
-      current = '';
-    } else current += ch;
-  }
-  out.push(current);
-  return out.map((s) => s.trim()).filter(Boolean);
+  return splitFieldList(text);
 }
 
 function integer(text: string | null, name: string): number {

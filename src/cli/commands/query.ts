@@ -2,6 +2,7 @@ import { TraindbError } from '../../core/errors.js';
 import type { Command } from 'commander';
 import { explainRuns, findRuns, compileRunQuery } from '../../query/find-runs.js';
 import { compareGroups } from '../../query/compare.js';
+import { splitFieldList } from '../../query/field-list.js';
 import { formatRows, parseFormat } from '../format.js';
 import { withDatabaseOptions, withStore, type DatabaseFlags } from '../context.js';
 
@@ -16,24 +17,7 @@ interface QueryFlags extends DatabaseFlags {
   includeDeleted?: boolean;
 }
 
-const list = (text: string | undefined): string[] | undefined =>
-  text === undefined ? undefined : splitTopLevel(text).map((s) => s.trim()).filter(Boolean);
-
-/** Splits on commas outside double quotes, so `summary."a,b"` stays one column. */
-function splitTopLevel(text: string): string[] {
-  const out: string[] = [];
-  let current = '';
-  let quoted = false;
-  for (const ch of text) {
-    if (ch === '"') quoted = !quoted;
-    if (ch === ',' && !quoted) {
-      out.push(current);
-      current = '';
-    } else current += ch;
-  }
-  out.push(current);
-  return out;
-}
+const list = (text: string | undefined): string[] | undefined => (text === undefined ? undefined : splitFieldList(text));
 
 export function registerQuery(program: Command): void {
   withDatabaseOptions(
