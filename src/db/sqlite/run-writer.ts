@@ -211,8 +211,8 @@ export class SqliteRunWriter {
     const previous = existing ? (this.s.oldDocs!.get(existing.run_id) as StoredDocuments | undefined) : undefined;
     const values: SqlValue[] = this.columns.map((c) => (c === 'run_id' ? runId : r[c]));
     this.s.upsertRun!.run(...values, runKey, n.hash, now, now);
-    this.writeObjectives(runId, runKey, n, now);
-    this.writeScaffolds(runId, n, now);
+    this.writeObjectives(runId, runKey, n, now, existing !== undefined);
+    this.writeScaffolds(runId, n, now, existing !== undefined);
     this.writeAttributes(runKey, n, previous);
 
     let transition: UpsertOutcome['transition'] = null;
@@ -225,9 +225,11 @@ export class SqliteRunWriter {
     return { ...base, result: existing ? 'updated' : 'inserted', transition };
   }
 
-  private writeObjectives(runId: string, runKey: number, n: NormalizedRun, now: string): void {
+  /** `existed`: only a run already stored can have objectives (or scaffolds) that must now go. */
+  private writeObjectives(runId: string, runKey: number, n: NormalizedRun, now: string, existed: boolean): void {
     const keep = new Set(n.objectives.map((o) => o.objective_name));
-    for (const { objective_name } of this.s.objectiveNames!.all(runId) as Array<{ objective_name: string }>) {
+    const stored = existed ? (this.s.objectiveNames!.all(runId) as Array<{ objective_name: string }>) : [];
+    for (const { objective_name } of stored) {
       if (!keep.has(objective_name)) this.s.deleteObjective!.run(runId, objective_name);
     }
     for (const o of n.objectives) {
@@ -238,9 +240,10 @@ export class SqliteRunWriter {
     }
   }
 
-  private writeScaffolds(runId: string, n: NormalizedRun, now: string): void {
+  private writeScaffolds(runId: string, n: NormalizedRun, now: string, existed: boolean): void {
     const keep = new Set(n.scaffolds.map((s) => s.scaffold_id));
-    for (const { scaffold_id } of this.s.scaffoldIds!.all(runId) as Array<{ scaffold_id: string }>) {
+    const stored = existed ? (this.s.scaffoldIds!.all(runId) as Array<{ scaffold_id: string }>) : [];
+    for (const { scaffold_id } of stored) {
       if (!keep.has(scaffold_id)) this.s.deleteScaffold!.run(runId, scaffold_id);
     }
     for (const s of n.scaffolds) this.s.upsertScaffold!.run(runId, s.scaffold_id, s.scores_json, s.pareto_rank, s.cluster_id, now);
