@@ -94,11 +94,11 @@ export async function compileRunQuery(store: RunStore, options: FindRunsOptions 
   const [first, ...rest] = orderKeys;
   if (first?.field.scope === 'objective' && isColumnStat(first.field.stat)) {
     // A leaderboard: walk idx_obj_name in value order and stop at the limit, instead of computing the
-    // value for every run and sorting. Runs without a value come after, in a second step if needed.
+    // value for every run and sorting (CROSS JOIN keeps the objective rows as the outer loop). Runs without a value come after, in a second step if needed.
     const stat = first.field.stat;
     const rankedParams: SqlValue[] = [first.field.name, ...where.params];
     const ranked =
-      `SELECT ok.run_key AS k, ok.${stat} AS v FROM run_objectives ok JOIN training_runs r ON r.run_key = ok.run_key ` +
+      `SELECT ok.run_key AS k, ok.${stat} AS v FROM run_objectives ok CROSS JOIN training_runs r ON r.run_key = ok.run_key ` +
       `WHERE ok.objective_name = ? AND ok.${stat} IS NOT NULL AND ${live}${where.sql} ` +
       `ORDER BY ${orderTerm(`ok.${stat}`, first.desc)}, ${orderBy(rest, rankedParams)}`;
     const rankedOuter: SqlValue[] = [];
@@ -111,7 +111,7 @@ export async function compileRunQuery(store: RunStore, options: FindRunsOptions 
     const unrankedOrder = orderBy(rest, unrankedOuter);
     const rankedDirect: SqlValue[] = [...selectParams, first.field.name, ...where.params];
     const rankedDirectSql =
-      `SELECT ${select} FROM run_objectives ok JOIN training_runs r ON r.run_key = ok.run_key ` +
+      `SELECT ${select} FROM run_objectives ok CROSS JOIN training_runs r ON r.run_key = ok.run_key ` +
       `WHERE ok.objective_name = ? AND ok.${stat} IS NOT NULL AND ${live}${where.sql} ` +
       `ORDER BY ${orderTerm(`ok.${stat}`, first.desc)}, ${orderBy(rest, rankedDirect)}`;
     const unrankedDirect: SqlValue[] = [...selectParams, ...where.params, first.field.name];
