@@ -123,6 +123,7 @@ function snapshot(db: string) {
       objectives: without(
         conn.prepare('SELECT * FROM run_objectives ORDER BY run_id, objective_name').all(),
         'id',
+        'run_key',
         'created_at',
       ),
       scaffolds: without(
