@@ -14,18 +14,21 @@ import { Releasers } from './releasers.js';
 import { ensureSchedulers } from './schedulers.js';
 import { startTicker } from './watchdog.js';
 import { startWorkers, type WorkerLogger } from './workers.js';
+import type { DaemonSettings } from '../config/config.js';
 
-export interface SyncDaemonSettings {
-  intervalMs: number;
-  reconcileIntervalMs: number;
-  staleAfterMs: number;
-  overlapMs: number;
-  queuePrefix: string;
-  redisUrl: string;
-  concurrency: number;
-  jobAttempts: number;
-  jobLockMs: number;
-}
+/** The slice of the daemon's configuration the sync machinery needs (documented on DaemonSettings). */
+export type SyncDaemonSettings = Pick<
+  DaemonSettings,
+  | 'intervalMs'
+  | 'reconcileIntervalMs'
+  | 'staleAfterMs'
+  | 'overlapMs'
+  | 'queuePrefix'
+  | 'redisUrl'
+  | 'concurrency'
+  | 'jobAttempts'
+  | 'jobLockMs'
+>;
 
 export interface SyncDaemonDeps {
   settings: SyncDaemonSettings;
