@@ -88,6 +88,19 @@ describe('upsert', () => {
     expect(events).toEqual([{ from_status: 'launched', to_status: 'running' }]);
   });
 
+  it("finds objectives inserted the seed's way (run_id only) through the query engine", async () => {
+    const { findRuns } = await import('../../src/query/find-runs.js');
+    const raw = new Database(path);
+    raw.exec(`INSERT INTO training_runs (run_id, run_key, status) VALUES ('seed-run', 1, 'launched')`);
+    // The seed's insert_objective, then its update_objective_metric.
+    raw.prepare(`INSERT INTO run_objectives (run_id, objective_name, objective_alias, uniprot, weight, direction)
+                 VALUES (?, ?, ?, ?, ?, ?)`).run('seed-run', 'DRD5_activity', 'DRD5_activity_maximize', 'P21918', 1.0, 'maximize');
+    raw.prepare('UPDATE run_objectives SET raw_mean = ? WHERE run_id = ? AND objective_name = ?').run(0.93, 'seed-run', 'DRD5_activity');
+    raw.close();
+    const rows = await findRuns(store, { where: 'objective.DRD5_activity > 0.9', columns: ['run_id', 'objective.DRD5_activity'] });
+    expect(rows).toEqual([{ run_id: 'seed-run', 'objective.DRD5_activity': 0.93 }]);
+  });
+
   it('keeps two W&B runs that carry the same launch id apart, with a warning', async () => {
     const summary = await ingestNodes(store, [makeRun({ name: 'w1', launchId: 'L' }), makeRun({ name: 'w2', launchId: 'L' })]);
     expect(summary.inserted).toBe(2);
