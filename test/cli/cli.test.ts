@@ -17,6 +17,7 @@ beforeAll(async () => {
   // JSON lines, with one malformed run in the middle.
   const lines = nodes.map((n) => JSON.stringify(n));
   lines.splice(3, 0, JSON.stringify({ ...makeRun({ name: 'broken' }), config: '{oops' }));
+  lines.splice(10, 0, '{"name": "cut-off", "config": ');
   writeFileSync(join(dir, 'runs.jsonl'), lines.join('\n'));
   writeFileSync(join(dir, 'runs.json'), JSON.stringify({ runs: nodes.slice(0, 5) }));
 });
@@ -34,7 +35,8 @@ describe('traindb CLI', () => {
   it('ingests a JSON-lines export, reporting the bad run and exiting 3 (partial)', async () => {
     const result = await runCli(['ingest', '--file', join(dir, 'runs.jsonl'), '--db', db]);
     expect(result.stderr).toMatch(/failed: run broken: config is not valid JSON/);
-    expect(result.stdout).toMatch(/48 new, 0 updated, 0 unchanged, 0 older than stored, 1 failed/);
+    expect(result.stderr).toMatch(/failed: run \(line 11\): not valid JSON/);
+    expect(result.stdout).toMatch(/ingested 50 runs .*: 48 new, 0 updated, 0 unchanged, 0 older than stored, 2 failed/);
     expect(result.code).toBe(3);
     const again = await runCli(['ingest', '--file', join(dir, 'runs.json'), '--db', db]);
     expect(again.stdout).toMatch(/0 new, 0 updated, 5 unchanged/);

@@ -1,7 +1,8 @@
-import { readFileSync } from 'node:fs';
+import { readFileSync, statSync } from 'node:fs';
 import type { Command } from 'commander';
 import { TraindbError } from '../../core/errors.js';
-import { ingestNodes, readRunNodes } from '../../jobs/ingest.js';
+import { ingestNodes, readRunNodes, type IngestFailure } from '../../jobs/ingest.js';
+import { readRunLines } from '../../jobs/read-run-lines.js';
 import { EXIT, withDatabaseOptions, withStore, type DatabaseFlags } from '../context.js';
 
 interface IngestFlags extends DatabaseFlags {
@@ -19,8 +20,8 @@ export function registerIngest(program: Command): void {
       .option('--entity <entity>', 'W&B entity for runs whose node does not name one')
       .option('--project <project>', 'W&B project for runs whose node does not name one'),
   ).action(async (flags: IngestFlags) => {
-    const text = readInput(flags.file);
-    const nodes = readRunNodes(text, flags.file);
+    const streamed: IngestFailure[] = [];
+    const nodes = streamable(flags.file) ? readRunLines(flags.file, streamed) : readRunNodes(readInput(flags.file), flags.file);
     const summary = await withStore(flags, (store, config) =>
       ingestNodes(store, nodes, {
         extraction: config.extraction,
@@ -29,15 +30,31 @@ export function registerIngest(program: Command): void {
         project: flags.project,
       }),
     );
+    summary.failed.unshift(...streamed);
+    const total = summary.inserted + summary.updated + summary.unchanged + summary.stale + summary.failed.length;
     for (const w of summary.warnings) console.error(`warning: ${w}`);
     for (const f of summary.failed) console.error(`failed: run ${f.run}: ${f.reason}`);
     console.log(
-      `ingested ${nodes.length} runs from ${flags.file}: ${summary.inserted} new, ${summary.updated} updated, ` +
+      `ingested ${total} runs from ${flags.file}: ${summary.inserted} new, ${summary.updated} updated, ` +
         `${summary.unchanged} unchanged, ${summary.stale} older than stored, ${summary.failed.length} failed`,
     );
-    process.exitCode = summary.failed.length === 0 ? EXIT.ok : summary.failed.length < nodes.length ? EXIT.partial : EXIT.failure;
+    process.exitCode = summary.failed.length === 0 ? EXIT.ok : summary.failed.length < total ? EXIT.partial : EXIT.failure;
   });
 }
+
+/** JSON lines, and any file too large to parse whole, are read one run per line in constant memory. */
+function streamable(file: string): boolean {
+  if (file === '-') return false;
+  if (/\.(jsonl|ndjson)$/i.test(file)) return true;
+  try {
+    return statSync(file).size > WHOLE_FILE_LIMIT;
+  } catch {
+    return false; // readInput reports the missing file
+  }
+}
+
+// V8 strings stop at ~512 MB; well below that a file is parsed whole, above it line by line.
+const WHOLE_FILE_LIMIT = 200 * 1024 * 1024;
 
 function readInput(file: string): string {
   try {
