@@ -21,9 +21,16 @@ export function configFrom(flags: DatabaseFlags): TraindbConfig {
 }
 
 /** Opens the store, runs `fn`, and always closes it. */
-export async function withStore<T>(flags: DatabaseFlags, fn: (store: RunStore, config: TraindbConfig) => Promise<T>): Promise<T> {
+export async function withStore<T>(
+  flags: DatabaseFlags,
+  fn: (store: RunStore, config: TraindbConfig) => Promise<T>,
+  options: { mustExist?: boolean } = {},
+): Promise<T> {
   const config = configFrom(flags);
-  const { store } = await openStore(config.database);
+  const { store } = await openStore(config.database, {
+    mustExist: options.mustExist ?? false,
+    extraction: config.extraction,
+  });
   try {
     return await fn(store, config);
   } finally {

@@ -1,3 +1,4 @@
+import { existsSync } from 'node:fs';
 import { TraindbError } from '../core/errors.js';
 import { migrateSqlite, type MigrationReport } from './sqlite/migrate.js';
 import { openSqliteFile } from './sqlite/open.js';
@@ -14,7 +15,13 @@ export interface OpenedStore {
  * Opens the database named by a path or URL and brings its schema up to date.
  * `traindb.sqlite`, `./data/x.db`, `sqlite:///abs/path.db`, `file:x.db` → SQLite; `postgres://…` → PostgreSQL.
  */
-export async function openStore(location: string, options: { extraction?: ExtractionMap } = {}): Promise<OpenedStore> {
+export async function openStore(
+  location: string,
+  options: {
+    extraction?: ExtractionMap;
+    /** Refuse to create a missing file (read commands: a typo must not answer "no runs"). */ mustExist?: boolean;
+  } = {},
+): Promise<OpenedStore> {
   if (/^postgres(ql)?:\/\//i.test(location)) {
     throw new TraindbError(
       'DATABASE',
@@ -22,6 +29,12 @@ export async function openStore(location: string, options: { extraction?: Extrac
     );
   }
   const path = location.replace(/^sqlite:\/\//i, '').replace(/^file:/i, '');
+  if (options.mustExist && path !== ':memory:' && !existsSync(path)) {
+    throw new TraindbError(
+      'INVALID_INPUT',
+      `no database at ${path}: check --db / DATABASE_URL, or create one with traindb ingest, traindb backfill or traindb migrate`,
+    );
+  }
   const db = openSqliteFile(path);
   try {
     const migration = migrateSqlite(db);

@@ -118,3 +118,14 @@ describe('npm run demo', () => {
     expect((JSON.parse(check.stdout) as unknown[]).length).toBe(60);
   });
 });
+
+describe('a database path that does not exist', () => {
+  it('is an error for read commands, not an empty answer', async () => {
+    const missing = join(dir, 'typo.sqlite');
+    const { code, stderr } = await runCli(['query', '--db', missing]);
+    expect(code).toBe(2);
+    expect(stderr).toMatch(/no database at .*typo\.sqlite/);
+    const { existsSync } = await import('node:fs');
+    expect(existsSync(missing)).toBe(false);
+  });
+});

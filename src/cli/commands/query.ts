@@ -17,7 +17,8 @@ interface QueryFlags extends DatabaseFlags {
   includeDeleted?: boolean;
 }
 
-const list = (text: string | undefined): string[] | undefined => (text === undefined ? undefined : splitFieldList(text));
+const list = (text: string | undefined): string[] | undefined =>
+  text === undefined ? undefined : splitFieldList(text);
 
 export function registerQuery(program: Command): void {
   withDatabaseOptions(
@@ -25,7 +26,10 @@ export function registerQuery(program: Command): void {
       .command('query')
       .description('find runs by any attribute: columns, config.<path>, summary."<key>", objective.<name>[.<stat>]')
       .option('-w, --where <filter>', `filter, e.g. "gradient_method = 'mgda' and objective.DRD5_activity > 0.7"`)
-      .option('--mongo <json>', 'filter as a W&B-style MongoDB object, e.g. \'{"config.training.batch_size": {"$gte": 64}}\'')
+      .option(
+        '--mongo <json>',
+        'filter as a W&B-style MongoDB object, e.g. \'{"config.training.batch_size": {"$gte": 64}}\'',
+      )
       .option('-c, --columns <list>', 'comma-separated fields to show, or * for every column')
       .option('-o, --order <list>', 'comma-separated sort keys; prefix - for descending (default -created_at)')
       .option('-n, --limit <n>', 'maximum rows', '100')
@@ -41,16 +45,22 @@ export function registerQuery(program: Command): void {
       limit: Number(flags.limit),
       includeDeleted: flags.includeDeleted ?? false,
     };
-    await withStore(flags, async (store) => {
-      if (flags.explain) {
-        const { sql, params, plan } = await explainRuns(store, options);
-        console.log(`SQL:\n  ${sql}\nparameters: ${JSON.stringify(params)}\nplan:\n${plan.map((l) => `  ${l}`).join('\n')}`);
-        return;
-      }
-      const { columns } = await compileRunQuery(store, options);
-      const rows = await findRuns(store, options);
-      console.log(formatRows(rows, format, columns));
-    });
+    await withStore(
+      flags,
+      async (store) => {
+        if (flags.explain) {
+          const { sql, params, plan } = await explainRuns(store, options);
+          console.log(
+            `SQL:\n  ${sql}\nparameters: ${JSON.stringify(params)}\nplan:\n${plan.map((l) => `  ${l}`).join('\n')}`,
+          );
+          return;
+        }
+        const { columns } = await compileRunQuery(store, options);
+        const rows = await findRuns(store, options);
+        console.log(formatRows(rows, format, columns));
+      },
+      { mustExist: true },
+    );
   });
 }
 
@@ -77,11 +87,31 @@ export function registerCompare(program: Command): void {
     if (!flags.objective === !flags.metric) {
       throw new TraindbError('INVALID_INPUT', 'compare needs exactly one of --objective NAME or --metric FIELD');
     }
-    await withStore(flags, async (store) => {
-      const result = await compareGroups(store, { by: flags.by, objective: flags.objective, metric: flags.metric, where: flags.where });
-      const rows = result.groups.map((g) => ({ [result.by]: g.group, n: g.n, mean: g.mean, std: g.std, min: g.min, max: g.max }));
-      console.log(format === 'table' ? `${result.metric} by ${result.by}\n${formatRows(rows, format)}` : formatRows(rows, format));
-    });
+    await withStore(
+      flags,
+      async (store) => {
+        const result = await compareGroups(store, {
+          by: flags.by,
+          objective: flags.objective,
+          metric: flags.metric,
+          where: flags.where,
+        });
+        const rows = result.groups.map((g) => ({
+          [result.by]: g.group,
+          n: g.n,
+          mean: g.mean,
+          std: g.std,
+          min: g.min,
+          max: g.max,
+        }));
+        console.log(
+          format === 'table'
+            ? `${result.metric} by ${result.by}\n${formatRows(rows, format)}`
+            : formatRows(rows, format),
+        );
+      },
+      { mustExist: true },
+    );
   });
 }
 

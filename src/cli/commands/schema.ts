@@ -6,7 +6,9 @@ import type { AttributeSource } from '../../core/normalize/attributes.js';
 
 export function registerSchemaCommands(program: Command): void {
   withDatabaseOptions(
-    program.command('migrate').description('create the database or bring its schema up to date (also upgrades a seed-v1 database in place)'),
+    program
+      .command('migrate')
+      .description('create the database or bring its schema up to date (also upgrades a seed-v1 database in place)'),
   ).action(async (flags: DatabaseFlags) => {
     const config = configFrom(flags);
     const { store, migration } = await openStore(config.database);
@@ -27,10 +29,19 @@ export function registerSchemaCommands(program: Command): void {
       .option('--format <format>', 'table, json or csv', 'table'),
   ).action(async (flags: DatabaseFlags & { source?: string; format: string }) => {
     const format = parseFormat(flags.format);
-    await withStore(flags, async (store) => {
-      const keys = await store.listAttributeKeys(flags.source as AttributeSource | undefined);
-      console.log(formatRows(keys.map((k) => ({ field: `${k.source}.${k.path}` })), format));
-    });
+    await withStore(
+      flags,
+      async (store) => {
+        const keys = await store.listAttributeKeys(flags.source as AttributeSource | undefined);
+        console.log(
+          formatRows(
+            keys.map((k) => ({ field: `${k.source}.${k.path}` })),
+            format,
+          ),
+        );
+      },
+      { mustExist: true },
+    );
   });
 
   withDatabaseOptions(
@@ -40,13 +51,17 @@ export function registerSchemaCommands(program: Command): void {
       .option('--format <format>', 'table, json or csv', 'table'),
   ).action(async (flags: DatabaseFlags & { format: string }) => {
     const format = parseFormat(flags.format);
-    await withStore(flags, async (store) => {
-      const rows = await store.all(
-        `SELECT objective_name, max(direction) AS direction, max(uniprot) AS uniprot, count(*) AS runs,
+    await withStore(
+      flags,
+      async (store) => {
+        const rows = await store.all(
+          `SELECT objective_name, max(direction) AS direction, max(uniprot) AS uniprot, count(*) AS runs,
            count(raw_mean) AS with_value, min(raw_mean) AS min_raw_mean, max(raw_mean) AS max_raw_mean
          FROM run_objectives GROUP BY objective_name ORDER BY objective_name`,
-      );
-      console.log(formatRows(rows, format));
-    });
+        );
+        console.log(formatRows(rows, format));
+      },
+      { mustExist: true },
+    );
   });
 }
