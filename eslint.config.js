@@ -7,7 +7,10 @@ export default tseslint.config(
     rules: {
       '@typescript-eslint/no-explicit-any': 'error',
       '@typescript-eslint/consistent-type-imports': 'error',
-      '@typescript-eslint/no-unused-vars': ['error', { argsIgnorePattern: '^_', varsIgnorePattern: '^_', destructuredArrayIgnorePattern: '^_' }],
+      '@typescript-eslint/no-unused-vars': [
+        'error',
+        { argsIgnorePattern: '^_', varsIgnorePattern: '^_', destructuredArrayIgnorePattern: '^_' },
+      ],
     },
   },
   {
@@ -16,7 +19,20 @@ export default tseslint.config(
     rules: {
       'no-restricted-imports': [
         'error',
-        { patterns: ['node:*', 'better-sqlite3', 'pg', 'undici', 'bullmq', 'ioredis', '../db/*', '../wandb/*', '../query/*', '../cli/*'] },
+        {
+          patterns: [
+            'node:*',
+            'better-sqlite3',
+            'pg',
+            'undici',
+            'bullmq',
+            'ioredis',
+            '../db/*',
+            '../wandb/*',
+            '../query/*',
+            '../cli/*',
+          ],
+        },
       ],
     },
   },

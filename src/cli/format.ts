@@ -11,7 +11,8 @@ export function parseFormat(text: string): OutputFormat {
 export function formatRows(rows: readonly Row[], format: OutputFormat, columns?: readonly string[]): string {
   const cols = columns && columns.length > 0 ? [...columns] : rows[0] ? Object.keys(rows[0]) : [];
   if (format === 'json') return JSON.stringify(rows, null, 2);
-  if (format === 'csv') return [cols.map(csvCell).join(','), ...rows.map((r) => cols.map((c) => csvCell(r[c])).join(','))].join('\n');
+  if (format === 'csv')
+    return [cols.map(csvCell).join(','), ...rows.map((r) => cols.map((c) => csvCell(r[c])).join(','))].join('\n');
   return table(rows, cols);
 }
 
@@ -32,7 +33,11 @@ export function table(rows: readonly Row[], cols: readonly string[]): string {
   if (cols.length === 0) return '(no rows)';
   const cells = rows.map((r) => cols.map((c) => display(r[c])));
   const widths = cols.map((c, i) => Math.max(c.length, ...cells.map((row) => row[i]!.length)));
-  const line = (values: readonly string[]): string => values.map((v, i) => v.padEnd(widths[i]!)).join('  ').trimEnd();
+  const line = (values: readonly string[]): string =>
+    values
+      .map((v, i) => v.padEnd(widths[i]!))
+      .join('  ')
+      .trimEnd();
   const out = [line(cols), line(widths.map((w) => '-'.repeat(w))), ...cells.map(line)];
   out.push(`(${rows.length} row${rows.length === 1 ? '' : 's'})`);
   return out.join('\n');

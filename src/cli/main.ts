@@ -13,7 +13,9 @@ async function main(argv: string[]): Promise<void> {
       process.exitCode = error.exitCode === 0 ? EXIT.ok : EXIT.usage;
       return;
     }
-    const usage = error instanceof TraindbError && ['INVALID_FILTER', 'UNKNOWN_ATTRIBUTE', 'INVALID_INPUT', 'INVALID_CONFIG'].includes(error.code);
+    const usage =
+      error instanceof TraindbError &&
+      ['INVALID_FILTER', 'UNKNOWN_ATTRIBUTE', 'INVALID_INPUT', 'INVALID_CONFIG'].includes(error.code);
     console.error(`traindb: ${error instanceof Error ? error.message : String(error)}`);
     if (process.env['TRAINDB_DEBUG'] && error instanceof Error) console.error(error.stack);
     process.exitCode = usage ? EXIT.usage : EXIT.failure;

@@ -17,10 +17,16 @@ export const COMMAND_MODULES: ReadonlyArray<{ commands: readonly string[]; load:
       return [m.registerQuery, m.registerCompare];
     },
   },
-  { commands: ['migrate', 'attributes', 'objectives'], load: async () => [(await import('./commands/schema.js')).registerSchemaCommands] },
+  {
+    commands: ['migrate', 'attributes', 'objectives'],
+    load: async () => [(await import('./commands/schema.js')).registerSchemaCommands],
+  },
   { commands: ['dev'], load: async () => [(await import('./commands/dev.js')).registerDevCommands] },
   { commands: ['daemon'], load: async () => [(await import('./commands/daemon.js')).registerDaemon] },
-  { commands: ['launch', 'annotate', 'jobs'], load: async () => [(await import('./commands/launch.js')).registerLaunchCommands] },
+  {
+    commands: ['launch', 'annotate', 'jobs'],
+    load: async () => [(await import('./commands/launch.js')).registerLaunchCommands],
+  },
 ];
 
 /** The traindb command line: the composition root for one-shot commands. */
@@ -35,4 +41,3 @@ export async function buildProgram(commandName?: string): Promise<Command> {
   }
   return program;
 }
-

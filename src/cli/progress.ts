@@ -25,7 +25,9 @@ export function createProgress(label: string, stream: NodeJS.WriteStream = proce
       if (tty) {
         const width = 30;
         const filled = total > 0 ? Math.min(width, Math.round((done / total) * width)) : 0;
-        stream.write(`\r${label} [${'#'.repeat(filled)}${'.'.repeat(width - filled)}] ${describe(done, total)}\u001b[K`);
+        stream.write(
+          `\r${label} [${'#'.repeat(filled)}${'.'.repeat(width - filled)}] ${describe(done, total)}\u001b[K`,
+        );
       } else if (Date.now() - lastLog >= 2000 || done >= total) {
         lastLog = Date.now();
         stream.write(`${label}: ${describe(done, total)}\n`);

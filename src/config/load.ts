@@ -28,7 +28,8 @@ export function loadConfig(sources: ConfigSources): TraindbConfig {
   }
   const wandbFile = objectAt(file, 'wandb', path);
   for (const key of Object.keys(wandbFile)) {
-    if (key === 'api_key') fail(path, 'wandb.api_key', 'secrets do not belong in the file: set WANDB_API_KEY in the environment');
+    if (key === 'api_key')
+      fail(path, 'wandb.api_key', 'secrets do not belong in the file: set WANDB_API_KEY in the environment');
     if (!WANDB_KEYS.has(key)) fail(path, `wandb.${key}`, `unknown key; expected one of ${[...WANDB_KEYS].join(', ')}`);
   }
   let extraction;
@@ -38,11 +39,16 @@ export function loadConfig(sources: ConfigSources): TraindbConfig {
     throw new TraindbError('INVALID_CONFIG', `${path}: ${(error as Error).message}`);
   }
   const config: TraindbConfig = {
-    database: sources.flags?.database ?? sources.env['DATABASE_URL'] ?? stringAt(file, 'database', path) ?? DEFAULT_DATABASE,
+    database:
+      sources.flags?.database ?? sources.env['DATABASE_URL'] ?? stringAt(file, 'database', path) ?? DEFAULT_DATABASE,
     launchIdKey: stringAt(file, 'launch_id_key', path) ?? 'run_id',
     extraction,
     wandb: {
-      baseUrl: (sources.env['WANDB_BASE_URL'] ?? stringAt(wandbFile, 'base_url', path, 'wandb.') ?? DEFAULT_WANDB_BASE_URL).replace(/\/+$/, ''),
+      baseUrl: (
+        sources.env['WANDB_BASE_URL'] ??
+        stringAt(wandbFile, 'base_url', path, 'wandb.') ??
+        DEFAULT_WANDB_BASE_URL
+      ).replace(/\/+$/, ''),
       apiKey: sources.env['WANDB_API_KEY'] || undefined,
       pageSize: positive(wandbFile, 'page_size', path, 100),
       requestsPerSecond: positive(wandbFile, 'requests_per_second', path, 2),
@@ -51,8 +57,11 @@ export function loadConfig(sources: ConfigSources): TraindbConfig {
     projects: sources.flags?.projects?.length
       ? sources.flags.projects.map((p) => parseProjectRef(p))
       : projectsAt(file, path),
-    daemon: resolveDaemonSettings(objectAt(file, 'daemon', path), sources.env, sources.flags?.daemon ?? {}, (key, fix) =>
-      key.startsWith('daemon.') ? fail(path, key, fix) : failFlag(key, fix),
+    daemon: resolveDaemonSettings(
+      objectAt(file, 'daemon', path),
+      sources.env,
+      sources.flags?.daemon ?? {},
+      (key, fix) => (key.startsWith('daemon.') ? fail(path, key, fix) : failFlag(key, fix)),
     ),
   };
   return Object.freeze(config);
@@ -61,7 +70,8 @@ export function loadConfig(sources: ConfigSources): TraindbConfig {
 /** Parses `entity/project`; the error says what a valid one looks like. */
 export function parseProjectRef(text: string, where = '--project'): { entity: string; project: string } {
   const m = /^([^/\s]+)\/([^/\s]+)$/.exec(text.trim());
-  if (!m) throw new TraindbError('INVALID_CONFIG', `${where}: '${text}' is not ENTITY/PROJECT (e.g. my-team/molecule-rl)`);
+  if (!m)
+    throw new TraindbError('INVALID_CONFIG', `${where}: '${text}' is not ENTITY/PROJECT (e.g. my-team/molecule-rl)`);
   return { entity: m[1]!, project: m[2]! };
 }
 
@@ -70,7 +80,10 @@ function readYaml(path: string): Record<string, unknown> {
   try {
     text = readFileSync(path, 'utf8');
   } catch (error) {
-    throw new TraindbError('INVALID_CONFIG', `cannot read config file ${path}: ${(error as NodeJS.ErrnoException).code ?? (error as Error).message}`);
+    throw new TraindbError(
+      'INVALID_CONFIG',
+      `cannot read config file ${path}: ${(error as NodeJS.ErrnoException).code ?? (error as Error).message}`,
+    );
   }
   let parsed: unknown;
   try {
@@ -99,17 +112,24 @@ function objectAt(obj: Record<string, unknown>, key: string, path: string | unde
   return v as Record<string, unknown>;
 }
 
-function stringAt(obj: Record<string, unknown>, key: string, path: string | undefined, prefix = ''): string | undefined {
+function stringAt(
+  obj: Record<string, unknown>,
+  key: string,
+  path: string | undefined,
+  prefix = '',
+): string | undefined {
   const v = obj[key];
   if (v === undefined || v === null) return undefined;
-  if (typeof v !== 'string' || v === '') fail(path, prefix + key, `must be a non-empty string, got ${JSON.stringify(v)}`);
+  if (typeof v !== 'string' || v === '')
+    fail(path, prefix + key, `must be a non-empty string, got ${JSON.stringify(v)}`);
   return v;
 }
 
 function positive(obj: Record<string, unknown>, key: string, path: string | undefined, fallback: number): number {
   const v = obj[key];
   if (v === undefined || v === null) return fallback;
-  if (typeof v !== 'number' || !(v > 0)) fail(path, `wandb.${key}`, `must be a positive number, got ${JSON.stringify(v)}`);
+  if (typeof v !== 'number' || !(v > 0))
+    fail(path, `wandb.${key}`, `must be a positive number, got ${JSON.stringify(v)}`);
   return v;
 }
 

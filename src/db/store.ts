@@ -81,7 +81,10 @@ export interface LaunchOutcome {
 
 /** Attachment columns people and tools set after the fact; null clears one. */
 export type Attachments = Partial<
-  Record<'conversation_s3_key' | 'error_log_s3_key' | 'crash_report_s3_key' | 'crash_analysis_s3_key' | 'blog_post_url', string | null>
+  Record<
+    'conversation_s3_key' | 'error_log_s3_key' | 'crash_report_s3_key' | 'crash_analysis_s3_key' | 'blog_post_url',
+    string | null
+  >
 >;
 
 /** A status change the daemon infers without new W&B data (heartbeat staleness, deletion). */

@@ -11,7 +11,11 @@ import type { WandbRunNode } from '../core/wandb-run.js';
  * Streams runs as `{"runs":[...]}` (one run per line inside the array, so large files can be read back
  * line by line) or as JSON lines. A reader that goes away (EPIPE, e.g. `| head`) ends the output quietly.
  */
-export async function writeRuns(out: Writable, runs: Iterable<WandbRunNode>, format: 'json' | 'jsonl'): Promise<number> {
+export async function writeRuns(
+  out: Writable,
+  runs: Iterable<WandbRunNode>,
+  format: 'json' | 'jsonl',
+): Promise<number> {
   let failure: NodeJS.ErrnoException | undefined;
   const onError = (error: NodeJS.ErrnoException): void => {
     failure = error;
@@ -60,7 +64,10 @@ const FRAME_LINES = new Set(['{"runs":[', '[', ']}', ']', '']);
  * Reads runs from `{"runs":[...]}`, a bare array, or JSON lines. Small files are parsed whole (any
  * layout); large ones must have one run per line: JSON lines, or the layout `dev generate` writes.
  */
-export async function* streamRuns(path: string, wholeFileLimit = WHOLE_FILE_LIMIT): AsyncGenerator<WandbRunNode, void, undefined> {
+export async function* streamRuns(
+  path: string,
+  wholeFileLimit = WHOLE_FILE_LIMIT,
+): AsyncGenerator<WandbRunNode, void, undefined> {
   if (statSync(path).size <= wholeFileLimit && !/\.(jsonl|ndjson)$/i.test(path)) {
     const text = readFileSync(path, 'utf8');
     let parsed: unknown;
@@ -87,7 +94,9 @@ export async function* streamRuns(path: string, wholeFileLimit = WHOLE_FILE_LIMI
     try {
       value = JSON.parse(line.endsWith(',') ? line.slice(0, -1) : line);
     } catch (error) {
-      throw new Error(`${path}:${lineNo}: not a JSON run (${(error as Error).message}); large files need one run per line (use --jsonl)`);
+      throw new Error(
+        `${path}:${lineNo}: not a JSON run (${(error as Error).message}); large files need one run per line (use --jsonl)`,
+      );
     }
     yield asNode(value, `${path}:${lineNo}`);
   }
@@ -100,7 +109,11 @@ export async function readRuns(path: string): Promise<WandbRunNode[]> {
 }
 
 /** Groups runs by the project they name (`project: {name, entityName}`), defaulting to the given one. */
-export function groupByProject(runs: Iterable<WandbRunNode>, entity: string, project: string): Map<string, { entity: string; project: string; runs: WandbRunNode[] }> {
+export function groupByProject(
+  runs: Iterable<WandbRunNode>,
+  entity: string,
+  project: string,
+): Map<string, { entity: string; project: string; runs: WandbRunNode[] }> {
   const groups = new Map<string, { entity: string; project: string; runs: WandbRunNode[] }>();
   for (const run of runs) {
     const e = run.project?.entityName ?? entity;

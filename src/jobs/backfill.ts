@@ -47,7 +47,11 @@ interface BackfillDetail {
  * with its cursor in one transaction, so an interrupted backfill resumes after the last page it
  * committed. Pages are listed oldest first (`+created_at`), which keeps runs created meanwhile at the end.
  */
-export async function runBackfill(client: WandbClient, store: RunStore, options: BackfillOptions): Promise<BackfillResult> {
+export async function runBackfill(
+  client: WandbClient,
+  store: RunStore,
+  options: BackfillOptions,
+): Promise<BackfillResult> {
   const started = Date.now();
   const { entity, project } = options;
   const since = options.since ? toWandbTimestamp(options.since) : undefined;
@@ -67,7 +71,14 @@ export async function runBackfill(client: WandbClient, store: RunStore, options:
   let pages = 0;
   options.onProgress?.({ done, total, pages, resumedAt });
 
-  for await (const page of client.listRuns({ entity, project, filters, order: '+created_at', pageSize: options.pageSize, startAfter })) {
+  for await (const page of client.listRuns({
+    entity,
+    project,
+    filters,
+    order: '+created_at',
+    pageSize: options.pageSize,
+    startAfter,
+  })) {
     if (options.signal?.aborted) break;
     pages++;
     done += page.runs.length;
@@ -116,10 +127,17 @@ function parseDetail(text: string | null | undefined): BackfillDetail | null {
 
 /** W&B compares timestamps as its own zone-less UTC strings: "2026-03-01T00:00:00". */
 export function toWandbTimestamp(text: string): string {
-  const iso = /^\d{4}-\d{2}-\d{2}$/.test(text) ? `${text}T00:00:00Z` : /(Z|[+-]\d{2}:?\d{2})$/i.test(text) ? text : `${text}Z`;
+  const iso = /^\d{4}-\d{2}-\d{2}$/.test(text)
+    ? `${text}T00:00:00Z`
+    : /(Z|[+-]\d{2}:?\d{2})$/i.test(text)
+      ? text
+      : `${text}Z`;
   const ms = Date.parse(iso);
   if (Number.isNaN(ms)) {
-    throw new TraindbError('INVALID_INPUT', `--since '${text}' is not a date: use YYYY-MM-DD or an ISO date-time such as 2026-03-01T12:00:00Z`);
+    throw new TraindbError(
+      'INVALID_INPUT',
+      `--since '${text}' is not a date: use YYYY-MM-DD or an ISO date-time such as 2026-03-01T12:00:00Z`,
+    );
   }
   return new Date(ms).toISOString().slice(0, 19);
 }

@@ -59,7 +59,12 @@ export async function ingestNodes(
   return summary;
 }
 
-async function write(store: RunStore, results: NormalizeResult[], options: UpsertOptions, summary: IngestSummary): Promise<void> {
+async function write(
+  store: RunStore,
+  results: NormalizeResult[],
+  options: UpsertOptions,
+  summary: IngestSummary,
+): Promise<void> {
   const runs: NormalizedRun[] = [];
   for (const r of results) {
     if (r.ok) runs.push(r.run);
@@ -80,7 +85,12 @@ async function* chunks<T>(items: Iterable<T> | AsyncIterable<T>, size: number): 
   if (batch.length > 0) yield batch;
 }
 
-async function flush(store: RunStore, runs: NormalizedRun[], options: UpsertOptions, summary: IngestSummary): Promise<void> {
+async function flush(
+  store: RunStore,
+  runs: NormalizedRun[],
+  options: UpsertOptions,
+  summary: IngestSummary,
+): Promise<void> {
   let outcomes: UpsertOutcome[];
   try {
     outcomes = await store.upsertBatch(runs, options);

@@ -28,7 +28,10 @@ export interface GroupStats {
 }
 
 /** The seed's "MGDA vs PCGrad on DRD5": per group, n/mean/std/min/max of one value, over runs that have it. */
-export async function compareGroups(store: RunStore, options: CompareOptions): Promise<{ by: string; metric: string; groups: GroupStats[] }> {
+export async function compareGroups(
+  store: RunStore,
+  options: CompareOptions,
+): Promise<{ by: string; metric: string; groups: GroupStats[] }> {
   const by = parseField(options.by);
   const metric: FieldRef = options.objective
     ? { scope: 'objective', name: options.objective, stat: 'raw_mean', position: 0 }

@@ -65,7 +65,10 @@ function combine(parts: Part[], conjunction: boolean): Part {
   const merged = sets.length >= 2 && (conjunction || others.length === 0) ? [mergeKeysets(sets, conjunction)] : sets;
   const all = [...merged, ...others];
   if (all.length === 1) return all[0]!;
-  return { sql: `(${all.map((p) => p.sql).join(conjunction ? ' AND ' : ' OR ')})`, params: all.flatMap((p) => p.params) };
+  return {
+    sql: `(${all.map((p) => p.sql).join(conjunction ? ' AND ' : ' OR ')})`,
+    params: all.flatMap((p) => p.params),
+  };
 }
 
 function mergeKeysets(sets: Part[], conjunction: boolean): Part {
@@ -76,7 +79,12 @@ function mergeKeysets(sets: Part[], conjunction: boolean): Part {
 
 type Leaf = Exclude<FilterExpr, { kind: 'and' | 'or' | 'not' }>;
 
-function leaf(expr: Leaf, ctx: FieldContext, input: string, params: SqlValue[]): { sql: string; nullable: boolean; keyset?: string } {
+function leaf(
+  expr: Leaf,
+  ctx: FieldContext,
+  input: string,
+  params: SqlValue[],
+): { sql: string; nullable: boolean; keyset?: string } {
   const field = expr.field;
   const attr = attributeRef(field);
   const positive = (subquery: string) => ({ sql: `r.run_key IN (${subquery})`, nullable: false, keyset: subquery });
@@ -85,7 +93,8 @@ function leaf(expr: Leaf, ctx: FieldContext, input: string, params: SqlValue[]):
     if (keyId === undefined) return { sql: expr.kind === 'null' && !expr.negated ? '1 = 1' : '1 = 0', nullable: false };
     params.push(keyId);
     const subquery = 'SELECT run_key FROM run_attributes WHERE key_id = ?';
-    if (expr.kind === 'null') return expr.negated ? positive(subquery) : { sql: `r.run_key NOT IN (${subquery})`, nullable: false };
+    if (expr.kind === 'null')
+      return expr.negated ? positive(subquery) : { sql: `r.run_key NOT IN (${subquery})`, nullable: false };
     return positive(`${subquery} AND ${valueCondition('value', expr, params)}`);
   }
   if (field.scope === 'objective') {
@@ -119,7 +128,12 @@ function sqlString(text: string): string {
  * `value op ?` with the attribute index's typing rules: SQLite orders numbers before text, so a
  * numeric lower bound is capped below the text range (`value < ''`) to keep strings out of `> 4`.
  */
-function valueCondition(target: string, expr: Exclude<Leaf, { kind: 'null' }>, params: SqlValue[], typed = true): string {
+function valueCondition(
+  target: string,
+  expr: Exclude<Leaf, { kind: 'null' }>,
+  params: SqlValue[],
+  typed = true,
+): string {
   switch (expr.kind) {
     case 'compare': {
       const value = bindable(expr.value);

@@ -63,12 +63,15 @@ export async function compileRunQuery(store: RunStore, options: FindRunsOptions 
   const fields: FieldRef[] = [...collectFields(expr), ...columnFields, ...orderKeys.map((o) => o.field)];
   const ctx = await resolveFields(store, fields, text);
   const limit = options.limit ?? 100;
-  if (!Number.isInteger(limit) || limit < 0) throw new TraindbError('INVALID_INPUT', `limit must be a whole number >= 0, got ${limit}`);
+  if (!Number.isInteger(limit) || limit < 0)
+    throw new TraindbError('INVALID_INPUT', `limit must be a whole number >= 0, got ${limit}`);
 
   const selectParams: SqlValue[] = [];
   const select = star
     ? 'r.*'
-    : columnFields.map((f) => `${fieldValueSql(f, ctx, text, selectParams)} AS "${fieldLabel(f).replace(/"/g, '""')}"`).join(', ');
+    : columnFields
+        .map((f) => `${fieldValueSql(f, ctx, text, selectParams)} AS "${fieldLabel(f).replace(/"/g, '""')}"`)
+        .join(', ');
   const where = compileFilter(expr, ctx, text);
   const live = options.includeDeleted ? '' : 'r.deleted_at IS NULL AND ';
   const orderBy = (keys: readonly OrderKey[], params: SqlValue[]): string =>
@@ -121,7 +124,10 @@ export async function compileRunQuery(store: RunStore, options: FindRunsOptions 
     return {
       steps: [
         step(ranked, rankedParams, rankedOrder, rankedOuter, { sql: rankedDirectSql, params: rankedDirect }),
-        step(unranked, unrankedParams, unrankedOrder, unrankedOuter, { sql: unrankedDirectSql, params: unrankedDirect }),
+        step(unranked, unrankedParams, unrankedOrder, unrankedOuter, {
+          sql: unrankedDirectSql,
+          params: unrankedDirect,
+        }),
       ],
       limit,
       columns,
@@ -133,7 +139,11 @@ export async function compileRunQuery(store: RunStore, options: FindRunsOptions 
   const outerOrder = orderBy(orderKeys, outerParams);
   const directParams: SqlValue[] = [...selectParams, ...where.params];
   const directSql = `SELECT ${select} FROM training_runs r WHERE ${live}${where.sql} ORDER BY ${orderBy(orderKeys, directParams)}`;
-  return { steps: [step(inner, innerParams, outerOrder, outerParams, { sql: directSql, params: directParams })], limit, columns };
+  return {
+    steps: [step(inner, innerParams, outerOrder, outerParams, { sql: directSql, params: directParams })],
+    limit,
+    columns,
+  };
 }
 
 /** Above this many rows a query selects its columns directly instead of through late materialization. */
@@ -162,7 +172,10 @@ export async function findRuns(store: RunStore, options: FindRunsOptions = {}): 
   return rows;
 }
 
-export async function explainRuns(store: RunStore, options: FindRunsOptions = {}): Promise<{ sql: string; params: SqlValue[]; plan: string[] }> {
+export async function explainRuns(
+  store: RunStore,
+  options: FindRunsOptions = {},
+): Promise<{ sql: string; params: SqlValue[]; plan: string[] }> {
   const q = await compileRunQuery(store, options);
   const steps = q.steps.map((step) => step(q.limit));
   const plans = await Promise.all(steps.map((s) => store.explain(s.sql, s.params)));

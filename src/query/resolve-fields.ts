@@ -63,7 +63,11 @@ export function collectFields(expr: FilterExpr, out: FieldRef[] = []): FieldRef[
  * attribute paths must have been seen in at least one run, objectives must be known. A typo is an
  * error with a suggestion, never a silently empty result.
  */
-export async function resolveFields(store: RunStore, fields: readonly FieldRef[], input: string): Promise<FieldContext> {
+export async function resolveFields(
+  store: RunStore,
+  fields: readonly FieldRef[],
+  input: string,
+): Promise<FieldContext> {
   const keyIds = new Map<string, number>();
   const refs = fields.map((f) => ({ field: f, ref: attributeRef(f) }));
   const wanted = refs.flatMap((r) => (r.ref ? [r.ref] : []));

@@ -26,7 +26,8 @@ export function runFiltersToExpr(filters: RunFilters): FilterExpr {
     }
     const field = { scope: 'column' as const, name: column, position: 0 };
     if (bound && column !== key) {
-      if (typeof value !== 'number') throw new TraindbError('INVALID_FILTER', `${key} needs a number, got ${JSON.stringify(value)}`);
+      if (typeof value !== 'number')
+        throw new TraindbError('INVALID_FILTER', `${key} needs a number, got ${JSON.stringify(value)}`);
       items.push({ kind: 'compare', field, op: bound[1] === 'min' ? '>=' : '<=', value, position: 0 });
     } else if (Array.isArray(value)) {
       items.push({ kind: 'in', field, values: [...(value as Scalar[])], negated: false, position: 0 });

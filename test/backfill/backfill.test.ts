@@ -90,7 +90,11 @@ describe('backfill over HTTP against the W&B emulator', () => {
   it('gives the identical result with 20% of requests answered 429/500/cut off, honouring Retry-After', async () => {
     const runs = generateRuns({ runs: 80, seed: 5, entity: ENTITY, project: PROJECT });
     // Every fifth request fails, in turn with a 429 (Retry-After: 1), a 500 and a body cut off mid-stream.
-    const kinds = [{ kind: 'rateLimit', retryAfterSeconds: 1 }, { kind: 'httpError', status: 500 }, { kind: 'truncate' }] as const;
+    const kinds = [
+      { kind: 'rateLimit', retryAfterSeconds: 1 },
+      { kind: 'httpError', status: 500 },
+      { kind: 'truncate' },
+    ] as const;
     const script = Array.from({ length: 60 }, (_, i) => (i % 5 === 4 ? kinds[Math.floor(i / 5) % 3]! : null));
     await start(runs, { faults: { script } });
     const retryDelays: number[] = [];
@@ -118,7 +122,12 @@ describe('backfill over HTTP against the W&B emulator', () => {
     const runs = generateRuns({ runs: 40, seed: 6, entity: ENTITY, project: PROJECT });
     const poison = runs[17]!.name;
     await start(runs, { faults: { poisonRuns: [poison] } });
-    const result = await runBackfill(client({ retries: 1 }), store, { entity: ENTITY, project: PROJECT, normalize, pageSize: 10 });
+    const result = await runBackfill(client({ retries: 1 }), store, {
+      entity: ENTITY,
+      project: PROJECT,
+      normalize,
+      pageSize: 10,
+    });
     expect(result.failed).toEqual([{ run: poison, reason: expect.stringMatching(/skipped/) }]);
     await expectMirror(runs.filter((r) => r.name !== poison));
   });
@@ -156,17 +165,26 @@ describe('backfill over HTTP against the W&B emulator', () => {
     const runs = generateRuns({ runs: 50, seed: 9, entity: ENTITY, project: PROJECT });
     await start(runs);
     const since = runs[30]!.createdAt!;
-    const result = await runBackfill(client(), store, { entity: ENTITY, project: PROJECT, normalize, since: `${since}Z` });
+    const result = await runBackfill(client(), store, {
+      entity: ENTITY,
+      project: PROJECT,
+      normalize,
+      since: `${since}Z`,
+    });
     expect(result.inserted).toBe(runs.filter((r) => r.createdAt! >= since).length);
   });
 
   it('fails fast with clear messages on a bad key and an unknown project, without retries', async () => {
     await start(generateRuns({ runs: 5, seed: 1, entity: ENTITY, project: PROJECT }));
     const badKey = createWandbClient({ baseUrl: emulator.url, apiKey: 'wrong-key-123', minRetryDelayMs: 5 });
-    await expect(runBackfill(badKey, store, { entity: ENTITY, project: PROJECT, normalize })).rejects.toThrow(/rejected the API key/);
+    await expect(runBackfill(badKey, store, { entity: ENTITY, project: PROJECT, normalize })).rejects.toThrow(
+      /rejected the API key/,
+    );
     expect(badKey.stats().retries).toBe(0);
     const c = client();
-    await expect(runBackfill(c, store, { entity: ENTITY, project: 'nope', normalize })).rejects.toThrow(/lab\/nope not found/);
+    await expect(runBackfill(c, store, { entity: ENTITY, project: 'nope', normalize })).rejects.toThrow(
+      /lab\/nope not found/,
+    );
     expect(c.stats().retries).toBe(0);
   });
 });

@@ -14,7 +14,9 @@ beforeAll(async () => {
   ({ dir, cleanup } = tempDir());
   emulator = await startWandbEmulator({
     apiKey: KEY,
-    projects: [{ entity: 'lab', project: 'rl', runs: generateRuns({ runs: 45, seed: 21, entity: 'lab', project: 'rl' }) }],
+    projects: [
+      { entity: 'lab', project: 'rl', runs: generateRuns({ runs: 45, seed: 21, entity: 'lab', project: 'rl' }) },
+    ],
   });
 });
 afterAll(async () => {
@@ -28,7 +30,9 @@ describe('traindb backfill (CLI)', () => {
   it('copies the project, prints a summary, and never prints the key, even through faults', async () => {
     emulator.setFaults({ script: [null, { kind: 'httpError', status: 500 }, null, { kind: 'truncate' }] });
     const db = join(dir, 'a.sqlite');
-    const result = await runCli(['backfill', '--entity', 'lab', '--project', 'rl', '--db', db, '--page-size', '20'], { env: env() });
+    const result = await runCli(['backfill', '--entity', 'lab', '--project', 'rl', '--db', db, '--page-size', '20'], {
+      env: env(),
+    });
     emulator.setFaults(undefined);
     expect(result.code).toBe(0);
     expect(result.stdout).toMatch(/runs: 45 new, 0 updated, 0 unchanged, 0 failed \(45 in W&B\)/);
@@ -42,14 +46,18 @@ describe('traindb backfill (CLI)', () => {
 
   it('fails fast on a bad key with a clear message and exit 1, without echoing the key', async () => {
     const wrong = 'wrong-key-0000111122223333';
-    const result = await runCli(['backfill', '--entity', 'lab', '--project', 'rl', '--db', join(dir, 'b.sqlite')], { env: env(wrong) });
+    const result = await runCli(['backfill', '--entity', 'lab', '--project', 'rl', '--db', join(dir, 'b.sqlite')], {
+      env: env(wrong),
+    });
     expect(result.code).toBe(1);
     expect(result.stderr).toMatch(/rejected the API key/);
     expect(result.stdout + result.stderr).not.toContain(wrong);
   });
 
   it('names an unknown project', async () => {
-    const result = await runCli(['backfill', '--entity', 'lab', '--project', 'nope', '--db', join(dir, 'c.sqlite')], { env: env() });
+    const result = await runCli(['backfill', '--entity', 'lab', '--project', 'nope', '--db', join(dir, 'c.sqlite')], {
+      env: env(),
+    });
     expect(result.code).toBe(1);
     expect(result.stderr).toMatch(/lab\/nope not found/);
   });

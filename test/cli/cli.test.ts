@@ -45,26 +45,62 @@ describe('traindb CLI', () => {
 
   it('queries with the filter language in json and csv', async () => {
     const { code, stdout } = await runCli([
-      'query', '--db', db, '-w', "gradient_method = 'mgda' and config.training.gradient_accumulation_steps > 4",
-      '-c', 'run_id,config.training.gradient_accumulation_steps', '--format', 'json', '-n', '1000',
+      'query',
+      '--db',
+      db,
+      '-w',
+      "gradient_method = 'mgda' and config.training.gradient_accumulation_steps > 4",
+      '-c',
+      'run_id,config.training.gradient_accumulation_steps',
+      '--format',
+      'json',
+      '-n',
+      '1000',
     ]);
     expect(code).toBe(0);
     const rows = JSON.parse(stdout) as Array<Record<string, unknown>>;
     const expected = corpus().filter((s) => s.gradient_method === 'mgda' && (s.gas ?? 1) > 4);
     expect(rows).toHaveLength(expected.length);
     expect(rows.every((r) => Number(r['config.training.gradient_accumulation_steps']) > 4)).toBe(true);
-    const csv = await runCli(['query', '--db', db, '-w', 'objective.DRD5_activity > 0.9', '-c', 'run_id,objective.DRD5_activity', '--format', 'csv']);
+    const csv = await runCli([
+      'query',
+      '--db',
+      db,
+      '-w',
+      'objective.DRD5_activity > 0.9',
+      '-c',
+      'run_id,objective.DRD5_activity',
+      '--format',
+      'csv',
+    ]);
     expect(csv.stdout.split('\n')[0]).toBe('run_id,objective.DRD5_activity');
   });
 
   it('accepts a W&B Mongo filter', async () => {
-    const { code, stdout } = await runCli(['query', '--db', db, '--mongo', '{"config.training.batch_size": {"$gte": 128}}', '--format', 'json', '-n', '1000']);
+    const { code, stdout } = await runCli([
+      'query',
+      '--db',
+      db,
+      '--mongo',
+      '{"config.training.batch_size": {"$gte": 128}}',
+      '--format',
+      'json',
+      '-n',
+      '1000',
+    ]);
     expect(code).toBe(0);
     expect((JSON.parse(stdout) as unknown[]).length).toBe(corpus().filter((s) => Number(s.batch_size) >= 128).length);
   });
 
   it('explains a filter: the SQL and an index search, not a scan of training_runs', async () => {
-    const { code, stdout } = await runCli(['query', '--db', db, '-w', 'config.training.gradient_accumulation_steps > 4', '--explain']);
+    const { code, stdout } = await runCli([
+      'query',
+      '--db',
+      db,
+      '-w',
+      'config.training.gradient_accumulation_steps > 4',
+      '--explain',
+    ]);
     expect(code).toBe(0);
     expect(stdout).toMatch(/SQL:/);
     expect(stdout).toMatch(/SEARCH run_attributes USING PRIMARY KEY/);
@@ -77,7 +113,17 @@ describe('traindb CLI', () => {
   });
 
   it('compares groups', async () => {
-    const { code, stdout } = await runCli(['compare', '--db', db, '--by', 'gradient_method', '--objective', 'DRD5_activity', '--format', 'json']);
+    const { code, stdout } = await runCli([
+      'compare',
+      '--db',
+      db,
+      '--by',
+      'gradient_method',
+      '--objective',
+      'DRD5_activity',
+      '--format',
+      'json',
+    ]);
     expect(code).toBe(0);
     const rows = JSON.parse(stdout) as Array<{ gradient_method: string; n: number }>;
     expect(rows.map((r) => r.gradient_method).sort()).toEqual(['aligned_mtl', 'imtlg', 'mgda', 'pcgrad']);
@@ -88,19 +134,31 @@ describe('traindb CLI', () => {
     const attrs = await runCli(['attributes', '--db', db, '--source', 'config', '--format', 'csv']);
     expect(attrs.stdout).toContain('config.training.gradient_accumulation_steps');
     const objectives = await runCli(['objectives', '--db', db, '--format', 'json']);
-    expect((JSON.parse(objectives.stdout) as Array<{ objective_name: string }>).map((o) => o.objective_name)).toContain('5-HT2A_activity');
+    expect((JSON.parse(objectives.stdout) as Array<{ objective_name: string }>).map((o) => o.objective_name)).toContain(
+      '5-HT2A_activity',
+    );
     const migrate = await runCli(['migrate', '--db', db]);
     expect(migrate.stdout).toMatch(/up to date/);
   });
 
   it('uses DATABASE_URL when --db is absent', async () => {
-    const { code, stdout } = await runCli(['query', '-c', 'run_id', '-n', '1', '--format', 'json'], { env: { DATABASE_URL: db } });
+    const { code, stdout } = await runCli(['query', '-c', 'run_id', '-n', '1', '--format', 'json'], {
+      env: { DATABASE_URL: db },
+    });
     expect(code).toBe(0);
     expect(JSON.parse(stdout)).toHaveLength(1);
   });
 
   it('refuses a backfill without an API key, with the fix', async () => {
-    const { code, stderr } = await runCli(['backfill', '--entity', 'e', '--project', 'p', '--db', join(dir, 'x.sqlite')]);
+    const { code, stderr } = await runCli([
+      'backfill',
+      '--entity',
+      'e',
+      '--project',
+      'p',
+      '--db',
+      join(dir, 'x.sqlite'),
+    ]);
     expect(code).toBe(2);
     expect(stderr).toMatch(/WANDB_API_KEY is not set/);
   });

@@ -30,7 +30,10 @@ describe('config unwrapping', () => {
       }),
     );
     expect(JSON.parse(n.run.config_json as string)).toEqual({ epochs: 10, heavy: true });
-    expect(JSON.parse(n.run.wandb_internal_json as string)).toEqual({ _wandb: { cli_version: '0.15.6' }, wandb_version: 1 });
+    expect(JSON.parse(n.run.wandb_internal_json as string)).toEqual({
+      _wandb: { cli_version: '0.15.6' },
+      wandb_version: 1,
+    });
   });
 
   it('keeps a user dict that merely contains a value key', () => {
@@ -44,15 +47,28 @@ describe('config unwrapping', () => {
     expect(flat.run.config_json).toEqual(nested.run.config_json);
     expect(flat.run.batch_size).toBe(64);
     expect(flat.run.gradient_accumulation_steps).toBe(8);
-    expect(flat.attributes.filter((a) => a.source === 'config')).toEqual(nested.attributes.filter((a) => a.source === 'config'));
-    expect(flat.attributes).toContainEqual({ source: 'config', path: 'training.gradient_accumulation_steps', value: 8 });
+    expect(flat.attributes.filter((a) => a.source === 'config')).toEqual(
+      nested.attributes.filter((a) => a.source === 'config'),
+    );
+    expect(flat.attributes).toContainEqual({
+      source: 'config',
+      path: 'training.gradient_accumulation_steps',
+      value: 8,
+    });
   });
 });
 
 describe('extracted columns', () => {
   it('fills the seed columns through the default mapping and coerces PyYAML number strings', () => {
-    const n = normalizeRun(makeRun({ name: 'a', batch_size: '128', learning_rate: '1e-4', gradient_method: 'pcgrad',
-      objectives: { DRD5_activity: ['maximize', 0.9], QED: ['maximize', 0.5] } }));
+    const n = normalizeRun(
+      makeRun({
+        name: 'a',
+        batch_size: '128',
+        learning_rate: '1e-4',
+        gradient_method: 'pcgrad',
+        objectives: { DRD5_activity: ['maximize', 0.9], QED: ['maximize', 0.5] },
+      }),
+    );
     expect(n.run).toMatchObject({
       batch_size: 128,
       learning_rate: 0.0001,
@@ -100,7 +116,13 @@ describe('objectives', () => {
       }),
     );
     const byName = Object.fromEntries(n.objectives.map((o) => [o.objective_name, o]));
-    expect(Object.keys(byName).sort()).toEqual(['5-HT2A_activity', 'DRD5_activity', 'SA_score', 'maximize_maximize', 'pIC50.DRD1']);
+    expect(Object.keys(byName).sort()).toEqual([
+      '5-HT2A_activity',
+      'DRD5_activity',
+      'SA_score',
+      'maximize_maximize',
+      'pIC50.DRD1',
+    ]);
     expect(byName['DRD5_activity']).toMatchObject({
       objective_alias: 'DRD5_activity_maximize',
       uniprot: 'P21918',
@@ -109,7 +131,7 @@ describe('objectives', () => {
       raw_mean: 0.81,
       normalized_mean: 0.405,
     });
-    expect(JSON.parse(byName["DRD5_activity"]!.stats_json!)).toEqual({ pass_rate: 0.25 });
+    expect(JSON.parse(byName['DRD5_activity']!.stats_json!)).toEqual({ pass_rate: 0.25 });
     expect(byName['pIC50.DRD1']).toMatchObject({ direction: 'minimize', raw_mean: 0.3 });
     // Only in the config (crashed before logging): still a row, no values.
     expect(byName['SA_score']).toMatchObject({ direction: 'minimize', raw_mean: null, stats_json: null });
@@ -120,7 +142,9 @@ describe('objectives', () => {
   it('reads objectives logged as a nested dict and matches summary names spelled as the alias', () => {
     const n = normalizeRun(
       node(
-        { objectives: { value: [{ name: 'DRD5', alias: 'DRD5_activity_maximize', weight: 2, direction: 'maximize' }] } },
+        {
+          objectives: { value: [{ name: 'DRD5', alias: 'DRD5_activity_maximize', weight: 2, direction: 'maximize' }] },
+        },
         { objectives: { DRD5_activity_maximize: { raw_mean: 0.6 } }, 'objectives/QED/raw_mean': 0.9 },
       ),
     );
@@ -141,7 +165,10 @@ describe('non-finite numbers and rich values', () => {
       e: 'a NaN string',
     });
     const n = normalizeRun(
-      node({}, '{"train/loss": NaN, "objectives/QED_maximize/raw_mean": "-Infinity", "x": Infinity, "s": "Infinity and beyond"}'),
+      node(
+        {},
+        '{"train/loss": NaN, "objectives/QED_maximize/raw_mean": "-Infinity", "x": Infinity, "s": "Infinity and beyond"}',
+      ),
     );
     expect(n.run.final_loss).toBeNull();
     expect(n.warnings).toEqual([]);
@@ -184,7 +211,9 @@ describe('status, time and identity', () => {
   });
 
   it('reads zone-less W&B timestamps as UTC', () => {
-    const n = normalizeRun(node({}, { _runtime: 90 }, { createdAt: '2023-11-05T17:46:35', heartbeatAt: '2023-11-05T17:48:05.5' }));
+    const n = normalizeRun(
+      node({}, { _runtime: 90 }, { createdAt: '2023-11-05T17:46:35', heartbeatAt: '2023-11-05T17:48:05.5' }),
+    );
     expect(n.run.created_at).toBe('2023-11-05T17:46:35.000Z');
     expect(n.run.heartbeat_at).toBe('2023-11-05T17:48:05.500Z');
     expect(n.run.ended_at).toBe('2023-11-05T17:48:05.500Z');
@@ -192,8 +221,14 @@ describe('status, time and identity', () => {
   });
 
   it('uses the launch id from the config as run_id, else one derived from the W&B run', () => {
-    expect(normalizeRun(makeRun({ name: 'w1', launchId: 'launch-42' })).run).toMatchObject({ run_id: 'launch-42', wandb_run_id: 'w1' });
-    expect(normalizeRun(makeRun({ name: 'w2' })).run).toMatchObject({ run_id: 'lab/molecule-rl/w2', wandb_run_id: 'w2' });
+    expect(normalizeRun(makeRun({ name: 'w1', launchId: 'launch-42' })).run).toMatchObject({
+      run_id: 'launch-42',
+      wandb_run_id: 'w1',
+    });
+    expect(normalizeRun(makeRun({ name: 'w2' })).run).toMatchObject({
+      run_id: 'lab/molecule-rl/w2',
+      wandb_run_id: 'w2',
+    });
     const custom = normalizeRun(node({ meta: { value: { launch: 'L-7' } } }), { launchIdKey: 'meta.launch' });
     expect(custom.run.run_id).toBe('L-7');
   });
@@ -217,8 +252,12 @@ describe('the attribute index can be rebuilt from stored JSON', () => {
   it('storedAttributes(row) gives exactly the attributes normalizeRun produced (updates delete by it)', async () => {
     const { storedAttributes } = await import('../../src/core/normalize/stored.js');
     const { generateRuns } = await import('../../src/dev/generate/index.js');
-    const key = (a: { source: string; path: string; value: unknown }) => `${a.source}|${a.path}|${typeof a.value}|${String(a.value)}`;
-    for (const node of [...generateRuns({ runs: 300, seed: 12 }), makeRun({ name: 'f', flattened: true, tags: ['a', 'a', 'b'] })]) {
+    const key = (a: { source: string; path: string; value: unknown }) =>
+      `${a.source}|${a.path}|${typeof a.value}|${String(a.value)}`;
+    for (const node of [
+      ...generateRuns({ runs: 300, seed: 12 }),
+      makeRun({ name: 'f', flattened: true, tags: ['a', 'a', 'b'] }),
+    ]) {
       const n = normalizeRun(node);
       expect(storedAttributes(n.run).map(key).sort()).toEqual(n.attributes.map(key).sort());
     }

@@ -36,7 +36,10 @@ describe('a seed-v1 database', () => {
     v1.prepare(
       `INSERT INTO training_runs VALUES ('launch-1', 'w1', 64, 0.001, 0.05, 'mgda', 4, 3, 100, ?, ?, 'completed', 'keep me')`,
     ).run(
-      JSON.stringify({ training: { batch_size: 64, gradient_accumulation_steps: 8 }, objectives: [{ name: 'DRD5_activity', direction: 'maximize' }] }),
+      JSON.stringify({
+        training: { batch_size: 64, gradient_accumulation_steps: 8 },
+        objectives: [{ name: 'DRD5_activity', direction: 'maximize' }],
+      }),
       JSON.stringify({ 'objectives/DRD5_activity_maximize/raw_mean': 0.91, 'train/loss': 0.2 }),
     );
     v1.prepare(`INSERT INTO training_runs (run_id, gradient_method) VALUES ('launch-2', 'pcgrad')`).run();
@@ -45,10 +48,26 @@ describe('a seed-v1 database', () => {
     const { store, migration } = await openStore(path);
     try {
       expect(migration).toMatchObject({ from: 0, upgradedFromV1: true });
-      const rows = await store.all('SELECT run_id, wandb_run_id, batch_size, gradient_method, status, owner_note FROM training_runs ORDER BY run_id');
+      const rows = await store.all(
+        'SELECT run_id, wandb_run_id, batch_size, gradient_method, status, owner_note FROM training_runs ORDER BY run_id',
+      );
       expect(rows).toEqual([
-        { run_id: 'launch-1', wandb_run_id: 'w1', batch_size: 64, gradient_method: 'mgda', status: 'completed', owner_note: 'keep me' },
-        { run_id: 'launch-2', wandb_run_id: null, batch_size: null, gradient_method: 'pcgrad', status: null, owner_note: null },
+        {
+          run_id: 'launch-1',
+          wandb_run_id: 'w1',
+          batch_size: 64,
+          gradient_method: 'mgda',
+          status: 'completed',
+          owner_note: 'keep me',
+        },
+        {
+          run_id: 'launch-2',
+          wandb_run_id: null,
+          batch_size: null,
+          gradient_method: 'pcgrad',
+          status: null,
+          owner_note: null,
+        },
       ]);
       // The seed's v2 objective query works on the upgraded file (objectives rebuilt from stored JSON).
       const high = await store.all(
@@ -57,7 +76,10 @@ describe('a seed-v1 database', () => {
       );
       expect(high).toEqual([{ run_id: 'launch-1' }]);
       const { findRuns } = await import('../../src/query/find-runs.js');
-      const viaIndex = await findRuns(store, { where: 'config.training.gradient_accumulation_steps > 4', columns: ['run_id'] });
+      const viaIndex = await findRuns(store, {
+        where: 'config.training.gradient_accumulation_steps > 4',
+        columns: ['run_id'],
+      });
       expect(viaIndex).toEqual([{ run_id: 'launch-1' }]);
     } finally {
       await store.close();
@@ -79,7 +101,8 @@ describe('a seed-v1 database', () => {
     const { store } = await openStore(path);
     try {
       await ingestNodes(store, nodes);
-      const snap = async () => store.all('SELECT * FROM training_runs ORDER BY run_id').then((r) => r.map(({ updated_at_db: _u, ...x }) => x));
+      const snap = async () =>
+        store.all('SELECT * FROM training_runs ORDER BY run_id').then((r) => r.map(({ updated_at_db: _u, ...x }) => x));
       const before = await snap();
       const again = await ingestNodes(store, nodes);
       expect(again.unchanged).toBe(2);

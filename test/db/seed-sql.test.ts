@@ -73,7 +73,11 @@ describe("the seed document's SQL and query functions on an ingested project", (
   });
 
   it('compares MGDA vs PCGrad on DRD5 over completed runs', () => {
-    const rows = plain.prepare(SEED_COMPARE).all() as Array<{ gradient_method: string; avg_drd5: number; num_runs: number }>;
+    const rows = plain.prepare(SEED_COMPARE).all() as Array<{
+      gradient_method: string;
+      avg_drd5: number;
+      num_runs: number;
+    }>;
     const groups = new Map<string, number[]>();
     for (const s of specs.filter((x) => statusOf(x) === 'completed')) {
       groups.set(s.gradient_method!, [...(groups.get(s.gradient_method!) ?? []), drd5(s)!]);
@@ -95,13 +99,21 @@ describe("the seed document's SQL and query functions on an ingested project", (
 
   it('answers the two-objective join', () => {
     const rows = plain.prepare(SEED_TWO_OBJECTIVES).all() as Array<{ run_id: string }>;
-    const expected = specs.filter((s) => statusOf(s) === 'completed' && comt(s)! > 0.8 && drd5(s)! > 0.7).map(expectedRunId);
+    const expected = specs
+      .filter((s) => statusOf(s) === 'completed' && comt(s)! > 0.8 && drd5(s)! > 0.7)
+      .map(expectedRunId);
     expect(sorted(rows.map((r) => r.run_id))).toEqual(sorted(expected));
   });
 
   it('queryRuns({gradient_method, min_batch_size, status})', async () => {
-    const rows = await queryRuns(store, { gradient_method: 'mgda', min_batch_size: 64, status: 'completed' }, { limit: 1000 });
-    const expected = specs.filter((s) => s.gradient_method === 'mgda' && Number(s.batch_size) >= 64 && statusOf(s) === 'completed');
+    const rows = await queryRuns(
+      store,
+      { gradient_method: 'mgda', min_batch_size: 64, status: 'completed' },
+      { limit: 1000 },
+    );
+    const expected = specs.filter(
+      (s) => s.gradient_method === 'mgda' && Number(s.batch_size) >= 64 && statusOf(s) === 'completed',
+    );
     expect(expected.length).toBeGreaterThan(0);
     expect(sorted(rows.map((r) => String(r['run_id'])))).toEqual(sorted(expected.map(expectedRunId)));
   });
@@ -112,17 +124,26 @@ describe("the seed document's SQL and query functions on an ingested project", (
     expect(sorted(rows.map((r) => String(r['run_id'])))).toEqual(sorted(expected.map(expectedRunId)));
   });
 
-  it("queryRunsByObjectives as the seed writes it (status inside the objective dict)", async () => {
+  it('queryRunsByObjectives as the seed writes it (status inside the objective dict)', async () => {
     const rows = await queryRunsByObjectives(
       store,
       { COMT_activity: { min: 0.8 }, DRD5_activity: { min: 0.7 }, status: 'completed' },
       {},
       { limit: 1000 },
     );
-    const expected = specs.filter((s) => statusOf(s) === 'completed' && comt(s)! >= 0.8 && drd5(s)! >= 0.7).map(expectedRunId);
+    const expected = specs
+      .filter((s) => statusOf(s) === 'completed' && comt(s)! >= 0.8 && drd5(s)! >= 0.7)
+      .map(expectedRunId);
     expect(sorted(rows.map((r) => String(r['run_id'])))).toEqual(sorted(expected));
-    const withMax = await queryRunsByObjectives(store, { COMT_activity: { min: 0.2, max: 0.4 } }, { status: 'completed' }, { limit: 1000 });
-    const expectedMax = specs.filter((s) => statusOf(s) === 'completed' && comt(s)! >= 0.2 && comt(s)! <= 0.4).map(expectedRunId);
+    const withMax = await queryRunsByObjectives(
+      store,
+      { COMT_activity: { min: 0.2, max: 0.4 } },
+      { status: 'completed' },
+      { limit: 1000 },
+    );
+    const expectedMax = specs
+      .filter((s) => statusOf(s) === 'completed' && comt(s)! >= 0.2 && comt(s)! <= 0.4)
+      .map(expectedRunId);
     expect(sorted(withMax.map((r) => String(r['run_id'])))).toEqual(sorted(expectedMax));
   });
 

@@ -34,7 +34,10 @@ async function snapshot(s: RunStore) {
 
 describe('upsert', () => {
   it('is idempotent: ingesting the same runs twice changes no row', async () => {
-    const nodes = [makeRun({ name: 'a', objectives: { QED: ['maximize', 0.5] } }), makeRun({ name: 'b', launchId: 'L1' })];
+    const nodes = [
+      makeRun({ name: 'a', objectives: { QED: ['maximize', 0.5] } }),
+      makeRun({ name: 'b', launchId: 'L1' }),
+    ];
     await ingestNodes(store, nodes);
     const before = await snapshot(store);
     const again = await ingestNodes(store, nodes);
@@ -66,13 +69,28 @@ describe('upsert', () => {
   });
 
   it('updates only the attribute rows that changed, and drops objectives that disappeared', async () => {
-    await store.upsertRun(normalizeRun(makeRun({ name: 'a', kl: 0.3, objectives: { QED: ['maximize', 0.5], logP: ['maximize', 2] }, updatedAt: '2026-03-01T10:00:00' })));
-    await store.upsertRun(normalizeRun(makeRun({ name: 'a', kl: 0.1, objectives: { QED: ['maximize', 0.6] }, updatedAt: '2026-03-01T11:00:00' })));
+    await store.upsertRun(
+      normalizeRun(
+        makeRun({
+          name: 'a',
+          kl: 0.3,
+          objectives: { QED: ['maximize', 0.5], logP: ['maximize', 2] },
+          updatedAt: '2026-03-01T10:00:00',
+        }),
+      ),
+    );
+    await store.upsertRun(
+      normalizeRun(
+        makeRun({ name: 'a', kl: 0.1, objectives: { QED: ['maximize', 0.6] }, updatedAt: '2026-03-01T11:00:00' }),
+      ),
+    );
     const kl = await store.all(
       `SELECT a.value FROM run_attributes a JOIN attribute_keys k USING (key_id) WHERE k.source = 'summary' AND k.path = 'train/kl'`,
     );
     expect(kl).toEqual([{ value: 0.1 }]);
-    expect(await store.all('SELECT objective_name, raw_mean FROM run_objectives')).toEqual([{ objective_name: 'QED', raw_mean: 0.6 }]);
+    expect(await store.all('SELECT objective_name, raw_mean FROM run_objectives')).toEqual([
+      { objective_name: 'QED', raw_mean: 0.6 },
+    ]);
   });
 
   it('links a W&B run to the row registered at launch instead of duplicating it', async () => {
@@ -81,9 +99,21 @@ describe('upsert', () => {
     raw.exec(`INSERT INTO training_runs (run_id, run_key, status, host, instance_id, config_file_path)
               VALUES ('launch-7', 1, 'launched', 'ec2', 'i-0abc', 's3://cfg/run.yaml')`);
     raw.close();
-    await store.upsertRun(normalizeRun(makeRun({ name: 'w7', launchId: 'launch-7', state: 'running', host: undefined })));
-    const rows = await store.all('SELECT run_id, wandb_run_id, status, instance_id, config_file_path FROM training_runs');
-    expect(rows).toEqual([{ run_id: 'launch-7', wandb_run_id: 'w7', status: 'running', instance_id: 'i-0abc', config_file_path: 's3://cfg/run.yaml' }]);
+    await store.upsertRun(
+      normalizeRun(makeRun({ name: 'w7', launchId: 'launch-7', state: 'running', host: undefined })),
+    );
+    const rows = await store.all(
+      'SELECT run_id, wandb_run_id, status, instance_id, config_file_path FROM training_runs',
+    );
+    expect(rows).toEqual([
+      {
+        run_id: 'launch-7',
+        wandb_run_id: 'w7',
+        status: 'running',
+        instance_id: 'i-0abc',
+        config_file_path: 's3://cfg/run.yaml',
+      },
+    ]);
     const events = await store.all('SELECT from_status, to_status FROM run_status_events');
     expect(events).toEqual([{ from_status: 'launched', to_status: 'running' }]);
   });
@@ -93,24 +123,42 @@ describe('upsert', () => {
     const raw = new Database(path);
     raw.exec(`INSERT INTO training_runs (run_id, run_key, status) VALUES ('seed-run', 1, 'launched')`);
     // The seed's insert_objective, then its update_objective_metric.
-    raw.prepare(`INSERT INTO run_objectives (run_id, objective_name, objective_alias, uniprot, weight, direction)
-                 VALUES (?, ?, ?, ?, ?, ?)`).run('seed-run', 'DRD5_activity', 'DRD5_activity_maximize', 'P21918', 1.0, 'maximize');
-    raw.prepare('UPDATE run_objectives SET raw_mean = ? WHERE run_id = ? AND objective_name = ?').run(0.93, 'seed-run', 'DRD5_activity');
+    raw
+      .prepare(
+        `INSERT INTO run_objectives (run_id, objective_name, objective_alias, uniprot, weight, direction)
+                 VALUES (?, ?, ?, ?, ?, ?)`,
+      )
+      .run('seed-run', 'DRD5_activity', 'DRD5_activity_maximize', 'P21918', 1.0, 'maximize');
+    raw
+      .prepare('UPDATE run_objectives SET raw_mean = ? WHERE run_id = ? AND objective_name = ?')
+      .run(0.93, 'seed-run', 'DRD5_activity');
     raw.close();
-    const rows = await findRuns(store, { where: 'objective.DRD5_activity > 0.9', columns: ['run_id', 'objective.DRD5_activity'] });
+    const rows = await findRuns(store, {
+      where: 'objective.DRD5_activity > 0.9',
+      columns: ['run_id', 'objective.DRD5_activity'],
+    });
     expect(rows).toEqual([{ run_id: 'seed-run', 'objective.DRD5_activity': 0.93 }]);
   });
 
   it('keeps two W&B runs that carry the same launch id apart, with a warning', async () => {
-    const summary = await ingestNodes(store, [makeRun({ name: 'w1', launchId: 'L' }), makeRun({ name: 'w2', launchId: 'L' })]);
+    const summary = await ingestNodes(store, [
+      makeRun({ name: 'w1', launchId: 'L' }),
+      makeRun({ name: 'w2', launchId: 'L' }),
+    ]);
     expect(summary.inserted).toBe(2);
     expect(summary.warnings.join()).toMatch(/launch id L already belongs to W&B run lab\/molecule-rl\/w1/);
-    expect((await store.all('SELECT run_id FROM training_runs ORDER BY run_id')).map((r) => r['run_id'])).toEqual(['L', 'lab/molecule-rl/w2']);
+    expect((await store.all('SELECT run_id FROM training_runs ORDER BY run_id')).map((r) => r['run_id'])).toEqual([
+      'L',
+      'lab/molecule-rl/w2',
+    ]);
   });
 
   it('holds the same run id from two projects as two runs', async () => {
     await ingestNodes(store, [makeRun({ name: 'same', project: 'p1' }), makeRun({ name: 'same', project: 'p2' })]);
-    expect(await store.all('SELECT wandb_project FROM training_runs ORDER BY 1')).toEqual([{ wandb_project: 'p1' }, { wandb_project: 'p2' }]);
+    expect(await store.all('SELECT wandb_project FROM training_runs ORDER BY 1')).toEqual([
+      { wandb_project: 'p1' },
+      { wandb_project: 'p2' },
+    ]);
   });
 
   it('reports a malformed run with its id and reason and writes all the others', async () => {
@@ -125,7 +173,9 @@ describe('upsert', () => {
 
   it('writes a batch and its cursor atomically', async () => {
     const runs = [normalizeRun(makeRun({ name: 'a' }))];
-    await store.upsertBatch(runs, { syncState: { entity: 'lab', project: 'molecule-rl', kind: 'backfill', cursor: 'c1' } });
+    await store.upsertBatch(runs, {
+      syncState: { entity: 'lab', project: 'molecule-rl', kind: 'backfill', cursor: 'c1' },
+    });
     expect(await store.getSyncState('lab', 'molecule-rl', 'backfill')).toMatchObject({ cursor: 'c1' });
   });
 });

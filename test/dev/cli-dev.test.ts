@@ -16,7 +16,10 @@ describe('traindb dev', () => {
     const out = join(dir, 'runs.json');
     const program = new Command('traindb').exitOverride();
     registerDevCommands(program);
-    await program.parseAsync(['dev', 'generate', '--runs', '25', '--seed', '4', '--entity', 'e1', '--project', 'p1', '--out', out], { from: 'user' });
+    await program.parseAsync(
+      ['dev', 'generate', '--runs', '25', '--seed', '4', '--entity', 'e1', '--project', 'p1', '--out', out],
+      { from: 'user' },
+    );
     const parsed = JSON.parse(readFileSync(out, 'utf8')) as { runs: unknown[] };
     expect(parsed.runs).toEqual(generateRuns({ runs: 25, seed: 4, entity: 'e1', project: 'p1' }));
     expect(await readRuns(out)).toEqual(parsed.runs);
@@ -44,7 +47,16 @@ describe('traindb dev', () => {
     await runGenerate({ runs: 10, seed: 8, entity: 'from-file', project: 'pf', out: data });
     const lines: string[] = [];
     const emu = await startEmulatorFromFlags(
-      { data, generate: 15, seed: 3, port: 0, host: '127.0.0.1', entity: 'gen', project: 'pg', apiKey: 'cli-secret-key' },
+      {
+        data,
+        generate: 15,
+        seed: 3,
+        port: 0,
+        host: '127.0.0.1',
+        entity: 'gen',
+        project: 'pg',
+        apiKey: 'cli-secret-key',
+      },
       (l) => lines.push(l),
     );
     try {

@@ -38,7 +38,10 @@ describe('W&B emulator: transport, auth, validation', () => {
   });
 
   it('rejects a query that does not validate against schema.graphql with 400 and errors', async () => {
-    const res = await gql(emu, 'query { project(name: "x", entityName: "y") { runs { edges { node { name notAField } } } } }');
+    const res = await gql(
+      emu,
+      'query { project(name: "x", entityName: "y") { runs { edges { node { name notAField } } } } }',
+    );
     expect(res.status).toBe(400);
     expect(res.body.errors[0].message).toContain('notAField');
     expect(res.body.data).toBeUndefined();
@@ -50,7 +53,12 @@ describe('W&B emulator: transport, auth, validation', () => {
   });
 
   it('accepts a #graphql comment line and an empty operationName', async () => {
-    const res = await gql(emu, '#graphql\nquery Count($e: String, $p: String) { project(name: $p, entityName: $e) { runCount } }', { e: E, p: P }, { operationName: '' });
+    const res = await gql(
+      emu,
+      '#graphql\nquery Count($e: String, $p: String) { project(name: $p, entityName: $e) { runCount } }',
+      { e: E, p: P },
+      { operationName: '' },
+    );
     expect(res.status).toBe(200);
     expect(res.body).toEqual({ data: { project: { runCount: 40 } } });
   });
@@ -59,7 +67,10 @@ describe('W&B emulator: transport, auth, validation', () => {
     const missing = await gql(emu, 'query { project(name: "nope", entityName: "molgen-lab") { name } }');
     expect(missing.status).toBe(200);
     expect(missing.body).toEqual({ data: { project: null } });
-    const run = await gql(emu, `query { project(name: "${P}", entityName: "${E}") { name entityName run(name: "zzzzzzzz") { name } } }`);
+    const run = await gql(
+      emu,
+      `query { project(name: "${P}", entityName: "${E}") { name entityName run(name: "zzzzzzzz") { name } } }`,
+    );
     expect(run.body).toEqual({ data: { project: { name: P, entityName: E, run: null } } });
   });
 
@@ -83,9 +94,14 @@ describe('W&B emulator: transport, auth, validation', () => {
     expect(typeof run.systemMetrics).toBe('string');
   });
 
-  it('normalises timestamps of added runs to W&B\'s form and fills a storage id', async () => {
-    emu.addRuns('lab2', 'tiny', [{ name: 'abc12345', createdAt: '2026-03-01T12:34:56.789Z', state: 'running', config: { lr: { value: 0.1 } } }]);
-    const res = await gql(emu, 'query { project(name: "tiny", entityName: "lab2") { run(name: "abc12345") { id createdAt heartbeatAt config } } }');
+  it("normalises timestamps of added runs to W&B's form and fills a storage id", async () => {
+    emu.addRuns('lab2', 'tiny', [
+      { name: 'abc12345', createdAt: '2026-03-01T12:34:56.789Z', state: 'running', config: { lr: { value: 0.1 } } },
+    ]);
+    const res = await gql(
+      emu,
+      'query { project(name: "tiny", entityName: "lab2") { run(name: "abc12345") { id createdAt heartbeatAt config } } }',
+    );
     expect(res.body.data.project.run).toEqual({
       id: expect.any(String),
       createdAt: '2026-03-01T12:34:56',
@@ -98,7 +114,9 @@ describe('W&B emulator: transport, auth, validation', () => {
     const res = await request(`${emu.url}/graphql`, {
       method: 'POST',
       headers: { 'content-type': 'application/json', authorization: basicAuth(emu.apiKey), 'accept-encoding': 'gzip' },
-      body: JSON.stringify({ query: `{ project(name: "${P}", entityName: "${E}") { runs(first: 5) { edges { node { config } } } } }` }),
+      body: JSON.stringify({
+        query: `{ project(name: "${P}", entityName: "${E}") { runs(first: 5) { edges { node { config } } } } }`,
+      }),
     });
     expect(res.statusCode).toBe(200);
     expect(res.headers['content-encoding']).toBe('gzip');

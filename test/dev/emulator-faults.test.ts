@@ -32,7 +32,15 @@ async function rawPost(): Promise<{ status: number; headers: Record<string, unkn
 
 describe('W&B emulator: injected faults', () => {
   it('scripts faults by request number, then passes requests through', async () => {
-    emu.setFaults({ script: [null, { kind: 'httpError', status: 500 }, undefined, { kind: 'httpError', status: 502 }, { kind: 'httpError', status: 503 }] });
+    emu.setFaults({
+      script: [
+        null,
+        { kind: 'httpError', status: 500 },
+        undefined,
+        { kind: 'httpError', status: 502 },
+        { kind: 'httpError', status: 503 },
+      ],
+    });
     const statuses: number[] = [];
     for (let i = 0; i < 6; i++) statuses.push((await gql(emu, VIEWER)).status);
     expect(statuses).toEqual([200, 500, 200, 502, 503, 200]);
@@ -43,7 +51,12 @@ describe('W&B emulator: injected faults', () => {
   });
 
   it('answers 502/503 with non-JSON bodies, as a load balancer does', async () => {
-    emu.setFaults({ script: [{ kind: 'httpError', status: 502 }, { kind: 'httpError', status: 503 }] });
+    emu.setFaults({
+      script: [
+        { kind: 'httpError', status: 502 },
+        { kind: 'httpError', status: 503 },
+      ],
+    });
     const a = await gql(emu, VIEWER);
     expect(a.headers['content-type']).toMatch(/text\/html/);
     expect(a.body).toBeUndefined();
@@ -51,8 +64,13 @@ describe('W&B emulator: injected faults', () => {
     expect(b.headers['content-type']).toMatch(/text\/plain/);
   });
 
-  it('rate-limits with 429, W&B\'s body and RateLimit-* / Retry-After headers', async () => {
-    emu.setFaults({ script: [{ kind: 'rateLimit', retryAfterSeconds: 3, resetSeconds: 4, limit: 50 }, { kind: 'rateLimit', retryAfterSeconds: null }] });
+  it("rate-limits with 429, W&B's body and RateLimit-* / Retry-After headers", async () => {
+    emu.setFaults({
+      script: [
+        { kind: 'rateLimit', retryAfterSeconds: 3, resetSeconds: 4, limit: 50 },
+        { kind: 'rateLimit', retryAfterSeconds: null },
+      ],
+    });
     const res = await gql(emu, VIEWER);
     expect(res.status).toBe(429);
     expect(res.body).toEqual({ error: 'rate limit exceeded' });
@@ -111,7 +129,10 @@ describe('W&B emulator: injected faults', () => {
     const light = await page(1, 36, RUN_NAMES_PAGE);
     expect(light.status).toBe(200);
     expect(light.body.data.project.runs.edges[0].node.name).toBe(poison);
-    const single = await gql(emu, `query { project(name: "${P}", entityName: "${E}") { run(name: "${poison}") { config } } }`);
+    const single = await gql(
+      emu,
+      `query { project(name: "${P}", entityName: "${E}") { run(name: "${poison}") { config } } }`,
+    );
     expect(single.status).toBe(500);
     expect(emu.stats().faultsByKind.poison).toBe(4);
 

@@ -35,7 +35,10 @@ describe('W&B emulator: paging and ordering', () => {
     expect(Buffer.from(runs.pageInfo.endCursor, 'base64').toString()).toBe('arrayconnection:2');
     expect(runs.pageInfo.hasNextPage).toBe(true);
     const next = await gql(emu, RUNS_PAGE, { entity: E, project: P, first: 2, after: runs.pageInfo.endCursor });
-    expect(next.body.data.project.runs.edges.map((e: { node: { name: string } }) => e.node.name)).toEqual([RUNS[3]!.name, RUNS[4]!.name]);
+    expect(next.body.data.project.runs.edges.map((e: { node: { name: string } }) => e.node.name)).toEqual([
+      RUNS[3]!.name,
+      RUNS[4]!.name,
+    ]);
     const last = await gql(emu, RUNS_PAGE, { entity: E, project: P, first: 50, after: offsetToCursor(530) });
     expect(last.body.data.project.runs.edges).toHaveLength(6);
     expect(last.body.data.project.runs.pageInfo.hasNextPage).toBe(false);
@@ -58,13 +61,19 @@ describe('W&B emulator: paging and ordering', () => {
     expect(hb).toEqual([...hb].sort());
 
     const byBatch = await pageAll(emu, { entity: E, project: P, order: '-config.gradient_method.value', first: 200 });
-    const methods = byBatch.map((n) => (JSON.parse(emu.getRun(E, P, n)!.config as string).gradient_method.value as string));
+    const methods = byBatch.map(
+      (n) => JSON.parse(emu.getRun(E, P, n)!.config as string).gradient_method.value as string,
+    );
     expect(methods).toEqual([...methods].sort().reverse());
     // Ties (same gradient_method) are broken by name, so two walks agree.
-    expect(await pageAll(emu, { entity: E, project: P, order: '-config.gradient_method.value', first: 37 })).toEqual(byBatch);
+    expect(await pageAll(emu, { entity: E, project: P, order: '-config.gradient_method.value', first: 37 })).toEqual(
+      byBatch,
+    );
 
     const byLoss = await pageAll(emu, { entity: E, project: P, order: '+summary_metrics.train/loss', first: 200 });
-    const losses = byLoss.map((n) => JSON.parse(emu.getRun(E, P, n)!.summaryMetrics as string)['train/loss']).filter((v) => typeof v === 'number');
+    const losses = byLoss
+      .map((n) => JSON.parse(emu.getRun(E, P, n)!.summaryMetrics as string)['train/loss'])
+      .filter((v) => typeof v === 'number');
     expect(losses).toEqual([...losses].sort((a, b) => a - b));
 
     const bad = await gql(emu, RUNS_PAGE, { entity: E, project: P, order: '+nonsense' });
@@ -109,16 +118,27 @@ describe('W&B emulator: paging and ordering', () => {
     expect(after.heartbeatAt).toBe(before.heartbeatAt);
     expect(after.tags).toEqual(['edited']);
     const running = RUNS.find((r) => r.state === 'running')!;
-    const r2 = emu.updateRun(E, P, running.name, (n) => ({ summaryMetrics: { ...JSON.parse(n.summaryMetrics as string), _step: 99999 } }));
+    const r2 = emu.updateRun(E, P, running.name, (n) => ({
+      summaryMetrics: { ...JSON.parse(n.summaryMetrics as string), _step: 99999 },
+    }));
     expect(r2.heartbeatAt! > running.heartbeatAt!).toBe(true);
     expect(JSON.parse(r2.summaryMetrics as string)._step).toBe(99999);
-    const res = await gql(emu, RUNS_PAGE, { entity: E, project: P, first: 1, filters: JSON.stringify({ updatedAt: { $gt: before.updatedAt } , name: finished.name }) });
+    const res = await gql(emu, RUNS_PAGE, {
+      entity: E,
+      project: P,
+      first: 1,
+      filters: JSON.stringify({ updatedAt: { $gt: before.updatedAt }, name: finished.name }),
+    });
     expect(res.body.data.project.runs.edges[0].node.updatedAt).toBe(after.updatedAt);
   });
 
   it('answers runCount and totalCount for a filter', async () => {
     const expected = RUNS.filter((r) => r.state === 'running').length;
-    const res = await gql(emu, `query ($f: JSONString) { project(name: "${P}", entityName: "${E}") { runCount(filters: $f) runs(filters: $f, first: 1) { totalCount } } }`, { f: '{"state": "running"}' });
+    const res = await gql(
+      emu,
+      `query ($f: JSONString) { project(name: "${P}", entityName: "${E}") { runCount(filters: $f) runs(filters: $f, first: 1) { totalCount } } }`,
+      { f: '{"state": "running"}' },
+    );
     expect(res.body.data.project).toEqual({ runCount: expected, runs: { totalCount: expected } });
   });
 });

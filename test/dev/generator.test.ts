@@ -50,7 +50,7 @@ describe('generateRuns', () => {
     expect(runs[0]!.createdAt!.startsWith('2026-03-01T12:')).toBe(true);
   });
 
-  it('mixes states like the users\' runs', () => {
+  it("mixes states like the users' runs", () => {
     const counts: Record<string, number> = {};
     for (const r of SAMPLE) counts[r.state!] = (counts[r.state!] ?? 0) + 1;
     const share = (s: string): number => (counts[s] ?? 0) / SAMPLE.length;
@@ -60,7 +60,11 @@ describe('generateRuns', () => {
   });
 
   it('writes both config wire forms, flattened training sections and SDK internals', () => {
-    let legacy = 0, modern = 0, flattened = 0, internals = 0, versionKey = 0;
+    let legacy = 0,
+      modern = 0,
+      flattened = 0,
+      internals = 0,
+      versionKey = 0;
     for (const r of SAMPLE) {
       const cfg = parse(r.config);
       const entries = Object.entries(cfg).filter(([k]) => k !== 'wandb_version');
@@ -133,11 +137,29 @@ describe('generateRuns', () => {
         if (o.name === 'SA_score') expect(o.direction).toBe('minimize');
       }
     }
-    for (const n of ['DRD5_activity', 'COMT_activity', 'QED', 'SA_score', '5-HT2A_activity', 'pIC50.DRD1', 'DRD2_activity', 'HTR1A_activity', 'logP']) expect(names).toContain(n);
+    for (const n of [
+      'DRD5_activity',
+      'COMT_activity',
+      'QED',
+      'SA_score',
+      '5-HT2A_activity',
+      'pIC50.DRD1',
+      'DRD2_activity',
+      'HTR1A_activity',
+      'logP',
+    ])
+      expect(names).toContain(n);
   });
 
   it('writes summaries with W&B keys, per-objective stats, rich values and non-finite strings', () => {
-    let nonFinite = 0, histograms = 0, defineMetric = 0, summaryOnly = 0, silentObjective = 0, scaffolds = 0, drd5 = 0, drd5High = 0;
+    let nonFinite = 0,
+      histograms = 0,
+      defineMetric = 0,
+      summaryOnly = 0,
+      silentObjective = 0,
+      scaffolds = 0,
+      drd5 = 0,
+      drd5High = 0;
     const forms = new Set<string>();
     const missingStats: string[] = [];
     for (const r of SAMPLE) {
@@ -147,7 +169,17 @@ describe('generateRuns', () => {
         expect(keys.length).toBeGreaterThanOrEqual(100);
         expect(keys.length).toBeLessThanOrEqual(150);
         expect(s._wandb).toEqual({ runtime: expect.any(Number) });
-        for (const k of ['_step', '_runtime', '_timestamp', 'train/loss', 'train/kl', 'train/grad_norm', 'train/learning_rate', 'train/reward_mean']) expect(keys).toContain(k);
+        for (const k of [
+          '_step',
+          '_runtime',
+          '_timestamp',
+          'train/loss',
+          'train/kl',
+          'train/grad_norm',
+          'train/learning_rate',
+          'train/reward_mean',
+        ])
+          expect(keys).toContain(k);
       }
       let hit = false;
       for (const v of Object.values(s)) {
@@ -172,7 +204,8 @@ describe('generateRuns', () => {
         if (v > 0.8) drd5High++;
       }
       for (const stat of ['raw_mean', 'normalized_mean', 'raw_std', 'normalized_std', 'pass_rate']) {
-        for (const a of logged) if (!(`objectives/${a}/${stat}` in s)) missingStats.push(`${r.name}: objectives/${a}/${stat}`);
+        for (const a of logged)
+          if (!(`objectives/${a}/${stat}` in s)) missingStats.push(`${r.name}: objectives/${a}/${stat}`);
       }
     }
     expect(missingStats).toEqual([]);
@@ -192,8 +225,14 @@ describe('generateRuns', () => {
   it('keeps running runs smaller and crashed-early runs free of objective metrics', () => {
     const size = (r: WandbRunNode): number => Object.keys(parse(r.summaryMetrics)).length;
     const avg = (rs: WandbRunNode[]): number => rs.reduce((n, r) => n + size(r), 0) / rs.length;
-    expect(avg(SAMPLE.filter((r) => r.state === 'running'))).toBeLessThan(avg(SAMPLE.filter((r) => r.state === 'finished')));
-    const early = SAMPLE.filter((r) => (r.state === 'crashed' || r.state === 'failed') && !Object.keys(parse(r.summaryMetrics)).some((k) => k.startsWith('objectives/')));
+    expect(avg(SAMPLE.filter((r) => r.state === 'running'))).toBeLessThan(
+      avg(SAMPLE.filter((r) => r.state === 'finished')),
+    );
+    const early = SAMPLE.filter(
+      (r) =>
+        (r.state === 'crashed' || r.state === 'failed') &&
+        !Object.keys(parse(r.summaryMetrics)).some((k) => k.startsWith('objectives/')),
+    );
     expect(early.length).toBeGreaterThan(0);
   });
 

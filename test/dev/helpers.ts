@@ -22,14 +22,25 @@ export interface GqlOptions {
   rawBody?: string;
 }
 
-export async function gql(emu: WandbEmulator, query: string, variables: Record<string, unknown> = {}, opts: GqlOptions = {}): Promise<GqlResponse> {
+export async function gql(
+  emu: WandbEmulator,
+  query: string,
+  variables: Record<string, unknown> = {},
+  opts: GqlOptions = {},
+): Promise<GqlResponse> {
   const headers: Record<string, string> = { 'content-type': 'application/json', ...opts.headers };
   const key = opts.key === undefined ? emu.apiKey : opts.key;
   if (key !== null) headers.authorization = basicAuth(key);
   const res = await request(`${emu.url}/graphql`, {
     method: 'POST',
     headers,
-    body: opts.rawBody ?? JSON.stringify({ query, variables, ...(opts.operationName !== undefined ? { operationName: opts.operationName } : {}) }),
+    body:
+      opts.rawBody ??
+      JSON.stringify({
+        query,
+        variables,
+        ...(opts.operationName !== undefined ? { operationName: opts.operationName } : {}),
+      }),
   });
   const text = await res.body.text();
   let body: unknown = undefined;

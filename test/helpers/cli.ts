@@ -10,9 +10,17 @@ export interface CliResult {
 }
 
 /** Runs the built CLI (`npm test` builds first) as a user would, with its own environment. */
-export function runCli(args: string[], options: { env?: Record<string, string | undefined>; input?: string; cwd?: string } = {}): Promise<CliResult> {
+export function runCli(
+  args: string[],
+  options: { env?: Record<string, string | undefined>; input?: string; cwd?: string } = {},
+): Promise<CliResult> {
   return new Promise((resolve, reject) => {
-    const env: Record<string, string | undefined> = { ...process.env, DATABASE_URL: undefined, WANDB_API_KEY: undefined, ...options.env };
+    const env: Record<string, string | undefined> = {
+      ...process.env,
+      DATABASE_URL: undefined,
+      WANDB_API_KEY: undefined,
+      ...options.env,
+    };
     const child = spawn(process.execPath, [BIN, ...args], { env: env as NodeJS.ProcessEnv, cwd: options.cwd });
     let stdout = '';
     let stderr = '';

@@ -42,5 +42,7 @@ export function expectedRunId(spec: RunSpec): string {
 }
 
 export function statusOf(spec: RunSpec): string {
-  return ({ finished: 'completed', crashed: 'crashed', running: 'running' } as Record<string, string>)[spec.state ?? 'finished']!;
+  return ({ finished: 'completed', crashed: 'crashed', running: 'running' } as Record<string, string>)[
+    spec.state ?? 'finished'
+  ]!;
 }

@@ -5,7 +5,12 @@ import { openStore } from '../../src/db/open-store.js';
 import type { RunStore } from '../../src/db/store.js';
 
 /** A fresh SQLite file in its own temp directory; `cleanup` closes and removes it. */
-export async function tempStore(): Promise<{ store: RunStore; path: string; dir: string; cleanup: () => Promise<void> }> {
+export async function tempStore(): Promise<{
+  store: RunStore;
+  path: string;
+  dir: string;
+  cleanup: () => Promise<void>;
+}> {
   const dir = mkdtempSync(join(tmpdir(), 'traindb-test-'));
   const path = join(dir, 'traindb.sqlite');
   const { store } = await openStore(path);

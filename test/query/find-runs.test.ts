@@ -13,7 +13,10 @@ let cleanup: () => Promise<void>;
 
 beforeAll(async () => {
   ({ store, cleanup } = await tempStore());
-  await ingestNodes(store, specs.map((s, i) => makeRun({ ...s, flattened: i % 2 === 0 })));
+  await ingestNodes(
+    store,
+    specs.map((s, i) => makeRun({ ...s, flattened: i % 2 === 0 })),
+  );
 });
 afterAll(async () => cleanup());
 
@@ -27,7 +30,10 @@ const obj = (s: RunSpec, name: string) => s.objectives?.[name]?.[1] ?? s.summary
 describe('the filter language on every kind of attribute', () => {
   it.each<[string, (s: RunSpec) => boolean]>([
     ['batch_size >= 64', (s) => Number(s.batch_size) >= 64],
-    ["gradient_method = 'mgda' and status = 'completed'", (s) => s.gradient_method === 'mgda' && statusOf(s) === 'completed'],
+    [
+      "gradient_method = 'mgda' and status = 'completed'",
+      (s) => s.gradient_method === 'mgda' && statusOf(s) === 'completed',
+    ],
     ['config.training.gradient_accumulation_steps > 4', (s) => (s.gas ?? 1) > 4],
     ['summary."train/kl" < 0.1', (s) => (s.kl ?? 0) < 0.1],
     ['summary.train/kl <= 0.1', (s) => (s.kl ?? 0) <= 0.1],
@@ -37,7 +43,10 @@ describe('the filter language on every kind of attribute', () => {
     ['objective."pIC50.DRD1" > 6', (s) => (obj(s, 'pIC50.DRD1') ?? 0) > 6],
     ['objective.SA_score is null', (s) => obj(s, 'SA_score') === null],
     ['objective.DRD5_activity.pass_rate = 0.25', () => true],
-    ['objective.DRD5_activity > 0.9 or objective.COMT_activity > 0.9', (s) => obj(s, 'DRD5_activity')! > 0.9 || obj(s, 'COMT_activity')! > 0.9],
+    [
+      'objective.DRD5_activity > 0.9 or objective.COMT_activity > 0.9',
+      (s) => obj(s, 'DRD5_activity')! > 0.9 || obj(s, 'COMT_activity')! > 0.9,
+    ],
     ["config.gradient_method in ('pcgrad', 'imtlg')", (s) => ['pcgrad', 'imtlg'].includes(s.gradient_method!)],
     ["not (gradient_method in ('pcgrad', 'imtlg'))", (s) => !['pcgrad', 'imtlg'].includes(s.gradient_method!)],
     ["tags = 'baseline'", (s) => (s.tags ?? []).includes('baseline')],
@@ -47,7 +56,10 @@ describe('the filter language on every kind of attribute', () => {
     ['not config.training.gradient_accumulation_steps > 4', (s) => !((s.gas ?? 1) > 4)],
     ['not objective."5-HT2A_activity" > 0.1', (s) => !((obj(s, '5-HT2A_activity') ?? 0) > 0.1)],
     ['config.reward.enable_moving_targets = true', () => true],
-    ["config.host = 'expanse' and not config.training.batch_size in (16, 32)", (s) => ![16, 32].includes(Number(s.batch_size))],
+    [
+      "config.host = 'expanse' and not config.training.batch_size in (16, 32)",
+      (s) => ![16, 32].includes(Number(s.batch_size)),
+    ],
   ])('%s', async (where, pred) => {
     const expected = expectIds(pred);
     expect(expected.length).toBeGreaterThan(0);
@@ -62,8 +74,14 @@ describe('the filter language on every kind of attribute', () => {
   });
 
   it('translates W&B Mongo-style filters, including dotted config keys W&B cannot match', async () => {
-    const mongo = { 'config.training.batch_size': { $gte: 64 }, 'summary_metrics.train/kl': { $lt: 0.1 }, state: 'finished' };
-    expect(await ids(mongo)).toEqual(expectIds((s) => Number(s.batch_size) >= 64 && (s.kl ?? 0) < 0.1 && s.state === 'finished'));
+    const mongo = {
+      'config.training.batch_size': { $gte: 64 },
+      'summary_metrics.train/kl': { $lt: 0.1 },
+      state: 'finished',
+    };
+    expect(await ids(mongo)).toEqual(
+      expectIds((s) => Number(s.batch_size) >= 64 && (s.kl ?? 0) < 0.1 && s.state === 'finished'),
+    );
     const or = { $or: [{ 'config.gradient_method.value': 'mgda' }, { 'objective.DRD5_activity': { $gt: 0.9 } }] };
     expect(await ids(or)).toEqual(expectIds((s) => s.gradient_method === 'mgda' || obj(s, 'DRD5_activity')! > 0.9));
   });
@@ -94,7 +112,11 @@ describe('the filter language on every kind of attribute', () => {
   });
 
   it('lists runs lacking the sort objective after those that have it', async () => {
-    const rows = await findRuns(store, { columns: ['run_id', 'objective.SA_score'], order: ['objective.SA_score'], limit: 1000 });
+    const rows = await findRuns(store, {
+      columns: ['run_id', 'objective.SA_score'],
+      order: ['objective.SA_score'],
+      limit: 1000,
+    });
     const values = rows.map((r) => r['objective.SA_score']);
     const firstNull = values.indexOf(null);
     expect(firstNull).toBeGreaterThan(0);
@@ -135,9 +157,15 @@ describe('answered from indexes, not by parsing JSON', () => {
 
 describe('group comparison', () => {
   it('reports n, mean, std, min, max per group (MGDA vs PCGrad on DRD5)', async () => {
-    const result = await compareGroups(store, { by: 'gradient_method', objective: 'DRD5_activity', where: "status = 'completed'" });
+    const result = await compareGroups(store, {
+      by: 'gradient_method',
+      objective: 'DRD5_activity',
+      where: "status = 'completed'",
+    });
     for (const method of ['mgda', 'pcgrad']) {
-      const values = specs.filter((s) => s.gradient_method === method && statusOf(s) === 'completed').map((s) => obj(s, 'DRD5_activity')!);
+      const values = specs
+        .filter((s) => s.gradient_method === method && statusOf(s) === 'completed')
+        .map((s) => obj(s, 'DRD5_activity')!);
       const mean = values.reduce((a, b) => a + b, 0) / values.length;
       const std = Math.sqrt(values.reduce((a, b) => a + (b - mean) ** 2, 0) / (values.length - 1));
       const group = result.groups.find((g) => g.group === method)!;

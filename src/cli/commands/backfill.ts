@@ -18,7 +18,9 @@ export function registerBackfill(program: Command): void {
   withDatabaseOptions(
     program
       .command('backfill')
-      .description('copy every run of a W&B project into the database (resumable: run it again after Ctrl-C or a crash)')
+      .description(
+        'copy every run of a W&B project into the database (resumable: run it again after Ctrl-C or a crash)',
+      )
       .requiredOption('--entity <entity>', 'W&B entity (team or user)')
       .requiredOption('--project <project>', 'W&B project')
       .option('--since <date>', 'only runs created at or after this date (YYYY-MM-DD or ISO date-time, UTC)')
@@ -27,10 +29,14 @@ export function registerBackfill(program: Command): void {
   ).action(async (flags: BackfillFlags) => {
     const config = configFrom(flags);
     if (!config.wandb.apiKey) {
-      throw new TraindbError('INVALID_CONFIG', 'WANDB_API_KEY is not set: export your W&B API key (https://wandb.ai/authorize)');
+      throw new TraindbError(
+        'INVALID_CONFIG',
+        'WANDB_API_KEY is not set: export your W&B API key (https://wandb.ai/authorize)',
+      );
     }
     const pageSize = flags.pageSize === undefined ? config.wandb.pageSize : Number(flags.pageSize);
-    if (!Number.isInteger(pageSize) || pageSize < 1) throw new TraindbError('INVALID_INPUT', `--page-size must be a whole number >= 1, got ${flags.pageSize}`);
+    if (!Number.isInteger(pageSize) || pageSize < 1)
+      throw new TraindbError('INVALID_INPUT', `--page-size must be a whole number >= 1, got ${flags.pageSize}`);
 
     const abort = new AbortController();
     let signals = 0;
@@ -51,7 +57,10 @@ export function registerBackfill(program: Command): void {
       timeoutMs: config.wandb.timeoutMs,
       signal: abort.signal,
       onEvent: (e) => {
-        if (e.type === 'poison-run') process.stderr.write(`\nwarning: skipped a run W&B cannot return (${e.poison.name ?? `offset ${e.poison.offset}`}): ${e.poison.message}\n`);
+        if (e.type === 'poison-run')
+          process.stderr.write(
+            `\nwarning: skipped a run W&B cannot return (${e.poison.name ?? `offset ${e.poison.offset}`}): ${e.poison.message}\n`,
+          );
       },
     });
     const { store } = await openStore(config.database, { extraction: config.extraction });

@@ -29,14 +29,21 @@ const PROJECT = 'molecule-rl';
 export function registerDemo(program: Command): void {
   program
     .command('demo')
-    .description('run the whole pipeline locally: W&B emulator → backfill → the seed document\'s queries (no credentials)')
+    .description(
+      "run the whole pipeline locally: W&B emulator → backfill → the seed document's queries (no credentials)",
+    )
     .option('--runs <n>', 'runs in the generated project', '500')
     .option('--seed <n>', 'generator seed', '7')
     .option('--db <path>', 'SQLite file to (re)create', '.tmp/demo.sqlite')
     .action(async (flags: DemoFlags) => {
       const path = resolve(flags.db);
       for (const suffix of ['', '-wal', '-shm']) rmSync(path + suffix, { force: true });
-      const runs = generateRuns({ runs: Number(flags.runs), seed: Number(flags.seed), entity: ENTITY, project: PROJECT });
+      const runs = generateRuns({
+        runs: Number(flags.runs),
+        seed: Number(flags.seed),
+        entity: ENTITY,
+        project: PROJECT,
+      });
       const emulator = await startWandbEmulator({ projects: [{ entity: ENTITY, project: PROJECT, runs }] });
       const { store } = await openStore(path);
       try {
@@ -61,7 +68,7 @@ export function registerDemo(program: Command): void {
            JOIN run_objectives o ON r.run_id = o.run_id
            WHERE o.objective_name = 'COMT_activity' AND o.raw_mean > 0.8 ORDER BY o.raw_mean DESC LIMIT 5`,
         );
-        section("Seed SQL: runs where COMT_activity > 0.8 (top 5)", formatRows(comt, 'table'));
+        section('Seed SQL: runs where COMT_activity > 0.8 (top 5)', formatRows(comt, 'table'));
         const compare = await store.all(
           `SELECT r.gradient_method, AVG(o.raw_mean) as avg_drd5, COUNT(*) as num_runs
            FROM training_runs r JOIN run_objectives o ON r.run_id = o.run_id
@@ -69,15 +76,41 @@ export function registerDemo(program: Command): void {
            GROUP BY r.gradient_method`,
         );
         section('Seed SQL: compare gradient methods on DRD5 (completed runs)', formatRows(compare, 'table'));
-        const stats = await compareGroups(store, { by: 'gradient_method', objective: 'DRD5_activity', where: "status = 'completed'" });
+        const stats = await compareGroups(store, {
+          by: 'gradient_method',
+          objective: 'DRD5_activity',
+          where: "status = 'completed'",
+        });
         section(
           'traindb compare --by gradient_method --objective DRD5_activity --where "status = \'completed\'"',
-          table(stats.groups.map((g) => ({ gradient_method: g.group, n: g.n, mean: g.mean, std: g.std, min: g.min, max: g.max })), ['gradient_method', 'n', 'mean', 'std', 'min', 'max']),
+          table(
+            stats.groups.map((g) => ({
+              gradient_method: g.group,
+              n: g.n,
+              mean: g.mean,
+              std: g.std,
+              min: g.min,
+              max: g.max,
+            })),
+            ['gradient_method', 'n', 'mean', 'std', 'min', 'max'],
+          ),
         );
-        const mgda = await queryRuns(store, { gradient_method: 'mgda', min_batch_size: 64, status: 'completed' }, { limit: 100000 });
+        const mgda = await queryRuns(
+          store,
+          { gradient_method: 'mgda', min_batch_size: 64, status: 'completed' },
+          { limit: 100000 },
+        );
         section("queryRuns({gradient_method: 'mgda', min_batch_size: 64, status: 'completed'})", `${mgda.length} runs`);
-        const both = await queryRunsByObjectives(store, { COMT_activity: { min: 0.8 }, DRD5_activity: { min: 0.7 } }, { status: 'completed' }, { limit: 100000 });
-        section("queryRunsByObjectives({COMT_activity: {min: 0.8}, DRD5_activity: {min: 0.7}}, {status: 'completed'})", `${both.length} runs`);
+        const both = await queryRunsByObjectives(
+          store,
+          { COMT_activity: { min: 0.8 }, DRD5_activity: { min: 0.7 } },
+          { status: 'completed' },
+          { limit: 100000 },
+        );
+        section(
+          "queryRunsByObjectives({COMT_activity: {min: 0.8}, DRD5_activity: {min: 0.7}}, {status: 'completed'})",
+          `${both.length} runs`,
+        );
         const where = 'config.training.gradient_accumulation_steps > 4 and summary."train/kl" < 0.1';
         const any = await findRuns(store, {
           where,
@@ -86,7 +119,9 @@ export function registerDemo(program: Command): void {
           limit: 5,
         });
         section(`traindb query --where '${where}' (top 5 by train/kl)`, formatRows(any, 'table'));
-        console.log(`Explore it yourself:\n  npx traindb query --db ${flags.db} --where "objective.QED > 0.8" --order -objective.QED -n 10\n  sqlite3 ${flags.db} 'SELECT count(*) FROM run_objectives'`);
+        console.log(
+          `Explore it yourself:\n  npx traindb query --db ${flags.db} --where "objective.QED > 0.8" --order -objective.QED -n 10\n  sqlite3 ${flags.db} 'SELECT count(*) FROM run_objectives'`,
+        );
       } finally {
         await store.close();
         await emulator.close();

@@ -79,13 +79,21 @@ export interface EmulatorFlags {
 }
 
 /** Starts the emulator as the CLI does (exported for tests); the caller closes it. */
-export async function startEmulatorFromFlags(flags: EmulatorFlags, print: (line: string) => void): Promise<WandbEmulator> {
+export async function startEmulatorFromFlags(
+  flags: EmulatorFlags,
+  print: (line: string) => void,
+): Promise<WandbEmulator> {
   const projects: ProjectSeed[] = [];
   if (flags.data) {
-    for (const g of groupByProject(await readRuns(flags.data), flags.entity, flags.project).values()) projects.push({ entity: g.entity, project: g.project, runs: g.runs });
+    for (const g of groupByProject(await readRuns(flags.data), flags.entity, flags.project).values())
+      projects.push({ entity: g.entity, project: g.project, runs: g.runs });
   }
   if (flags.generate !== undefined) {
-    projects.push({ entity: flags.entity, project: flags.project, runs: iterateRuns({ runs: flags.generate, seed: flags.seed, entity: flags.entity, project: flags.project }) });
+    projects.push({
+      entity: flags.entity,
+      project: flags.project,
+      runs: iterateRuns({ runs: flags.generate, seed: flags.seed, entity: flags.entity, project: flags.project }),
+    });
   }
   if (projects.length === 0) projects.push({ entity: flags.entity, project: flags.project, runs: [] });
   const faults: FaultOptions = {
@@ -103,10 +111,13 @@ export async function startEmulatorFromFlags(flags: EmulatorFlags, print: (line:
     ...(flags.verbose ? { log: (line: string) => print(line) } : {}),
   });
   print(`W&B emulator listening on ${emulator.url} (POST ${emulator.url}/graphql)`);
-  for (const p of projects) print(`  project ${p.entity}/${p.project}: ${emulator.listRuns(p.entity, p.project).length} runs`);
+  for (const p of projects)
+    print(`  project ${p.entity}/${p.project}: ${emulator.listRuns(p.entity, p.project).length} runs`);
   // The key is echoed only when it is the well-known default: a key passed in is not ours to print.
   const key = flags.apiKey === undefined ? DEFAULT_EMULATOR_KEY : '<the --api-key value>';
-  print(`WANDB_BASE_URL=${emulator.url} WANDB_API_KEY=${key} WANDB_ENTITY=${flags.entity} WANDB_PROJECT=${flags.project}`);
+  print(
+    `WANDB_BASE_URL=${emulator.url} WANDB_API_KEY=${key} WANDB_ENTITY=${flags.entity} WANDB_PROJECT=${flags.project}`,
+  );
   return emulator;
 }
 

@@ -21,7 +21,9 @@ export function registerIngest(program: Command): void {
       .option('--project <project>', 'W&B project for runs whose node does not name one'),
   ).action(async (flags: IngestFlags) => {
     const streamed: IngestFailure[] = [];
-    const nodes = streamable(flags.file) ? readRunLines(flags.file, streamed) : readRunNodes(readInput(flags.file), flags.file);
+    const nodes = streamable(flags.file)
+      ? readRunLines(flags.file, streamed)
+      : readRunNodes(readInput(flags.file), flags.file);
     const summary = await withStore(flags, (store, config) =>
       ingestNodes(store, nodes, {
         extraction: config.extraction,
@@ -38,7 +40,8 @@ export function registerIngest(program: Command): void {
       `ingested ${total} runs from ${flags.file}: ${summary.inserted} new, ${summary.updated} updated, ` +
         `${summary.unchanged} unchanged, ${summary.stale} older than stored, ${summary.failed.length} failed`,
     );
-    process.exitCode = summary.failed.length === 0 ? EXIT.ok : summary.failed.length < total ? EXIT.partial : EXIT.failure;
+    process.exitCode =
+      summary.failed.length === 0 ? EXIT.ok : summary.failed.length < total ? EXIT.partial : EXIT.failure;
   });
 }
 
@@ -60,6 +63,9 @@ function readInput(file: string): string {
   try {
     return readFileSync(file === '-' ? 0 : file, 'utf8');
   } catch (error) {
-    throw new TraindbError('INVALID_INPUT', `cannot read ${file}: ${(error as NodeJS.ErrnoException).code ?? (error as Error).message}`);
+    throw new TraindbError(
+      'INVALID_INPUT',
+      `cannot read ${file}: ${(error as NodeJS.ErrnoException).code ?? (error as Error).message}`,
+    );
   }
 }

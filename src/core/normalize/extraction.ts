@@ -92,7 +92,9 @@ export function extractColumns(map: ExtractionMap, input: ExtractionInput): Extr
       if (coerced === null) {
         // NaN is a real outcome (a diverged loss), not a malformed value: the column stays empty quietly.
         if (typeof raw === 'number' && Number.isNaN(raw)) break;
-        warnings.push(`${column}: ${source} = ${JSON.stringify(raw)} is not a valid ${RUN_COLUMNS[column]}; left empty`);
+        warnings.push(
+          `${column}: ${source} = ${JSON.stringify(raw)} is not a valid ${RUN_COLUMNS[column]}; left empty`,
+        );
         continue;
       }
       values[column] = coerced;

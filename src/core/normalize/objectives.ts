@@ -129,7 +129,11 @@ function summaryObjectives(summary: JsonObject): Map<string, SummaryObjective> {
     const [, name, direction, stat] = match as unknown as [string, string, string | undefined, string];
     const scalar = typeof value === 'number' ? value : toNumber(value);
     if (scalar === null && typeof value !== 'string') return;
-    const entry = out.get(name) ?? { direction: direction ?? null, alias: `${name}_${direction ?? ''}`, stats: new Map() };
+    const entry = out.get(name) ?? {
+      direction: direction ?? null,
+      alias: `${name}_${direction ?? ''}`,
+      stats: new Map(),
+    };
     entry.stats.set(stat, scalar ?? (value as string));
     out.set(name, entry);
   };

@@ -66,7 +66,8 @@ export function normalizeRun(node: WandbRunNode, options: NormalizeOptions = {})
   const createdAt = toUtcIso(node.createdAt);
   const heartbeatAt = toUtcIso(node.heartbeatAt);
   const updatedAt = toUtcIso(node.updatedAt);
-  const runtime = typeof summary['_runtime'] === 'number' && Number.isFinite(summary['_runtime']) ? summary['_runtime'] : null;
+  const runtime =
+    typeof summary['_runtime'] === 'number' && Number.isFinite(summary['_runtime']) ? summary['_runtime'] : null;
   const duration = runtime ?? (typeof node.computeSeconds === 'number' ? node.computeSeconds : null);
   const endedAt = isTerminalStatus(status)
     ? (heartbeatAt ?? (createdAt && duration !== null ? addSeconds(createdAt, duration) : null))
@@ -162,7 +163,8 @@ function parseDocument(run: string, field: string, value: WandbRunNode['config']
   } catch (error) {
     throw invalid(run, `${field} is not valid JSON (${(error as Error).message})`, error);
   }
-  if (!isJsonObject(parsed)) throw invalid(run, `${field} must be a JSON object, got ${JSON.stringify(parsed).slice(0, 80)}`);
+  if (!isJsonObject(parsed))
+    throw invalid(run, `${field} must be a JSON object, got ${JSON.stringify(parsed).slice(0, 80)}`);
   return parsed;
 }
 

@@ -37,7 +37,10 @@ export interface DerivedFromStored {
 }
 
 /** Stored configs are plain dicts (the seed's launcher saves `yaml.safe_load` output), not W&B's wire form. */
-export function deriveFromStored(row: StoredDocuments, extraction: ExtractionMap = DEFAULT_EXTRACTION): DerivedFromStored {
+export function deriveFromStored(
+  row: StoredDocuments,
+  extraction: ExtractionMap = DEFAULT_EXTRACTION,
+): DerivedFromStored {
   const config = expandDottedKeys(parseObject(row.config_json));
   const summary = parseObject(row.final_metrics_json);
   const configObject = isJsonObject(config) ? config : {};

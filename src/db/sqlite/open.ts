@@ -11,9 +11,15 @@ export function openSqliteFile(path: string, options: { readonly?: boolean } = {
   if (path !== ':memory:' && !options.readonly) mkdirSync(dirname(path), { recursive: true });
   let db: Database.Database;
   try {
-    db = new Database(path, { readonly: options.readonly ?? false, fileMustExist: options.readonly ?? false, timeout: 5000 });
+    db = new Database(path, {
+      readonly: options.readonly ?? false,
+      fileMustExist: options.readonly ?? false,
+      timeout: 5000,
+    });
   } catch (error) {
-    throw new TraindbError('DATABASE', `cannot open SQLite database ${path}: ${(error as Error).message}`, { cause: error });
+    throw new TraindbError('DATABASE', `cannot open SQLite database ${path}: ${(error as Error).message}`, {
+      cause: error,
+    });
   }
   if (!options.readonly) {
     db.pragma('journal_mode = WAL');

@@ -10,7 +10,13 @@ import { EXTRACTABLE_COLUMNS } from '../../core/normalize/extraction.js';
 import { AttributeKeyCache } from './attribute-keys.js';
 
 // Filled by launch registration or people; a sync that lacks them must not erase them.
-const KEEP_WHEN_MISSING: ReadonlySet<string> = new Set(['host', 'instance_id', 'config_file_path', 'chain_of_custody_id', 'status']);
+const KEEP_WHEN_MISSING: ReadonlySet<string> = new Set([
+  'host',
+  'instance_id',
+  'config_file_path',
+  'chain_of_custody_id',
+  'status',
+]);
 
 interface ExistingRun {
   run_id: string;
@@ -40,7 +46,9 @@ export class SqliteRunWriter {
     const cols = this.columns;
     const updates = cols
       .filter((c) => c !== 'run_id')
-      .map((c) => (KEEP_WHEN_MISSING.has(c) ? `${c} = coalesce(excluded.${c}, training_runs.${c})` : `${c} = excluded.${c}`));
+      .map((c) =>
+        KEEP_WHEN_MISSING.has(c) ? `${c} = coalesce(excluded.${c}, training_runs.${c})` : `${c} = excluded.${c}`,
+      );
     const existingCols = `run_id, run_key, status, source_hash, wandb_entity, wandb_project, wandb_run_id,
       coalesce(wandb_updated_at, heartbeat_at, created_at) AS version`;
     this.s = {
@@ -102,17 +110,36 @@ export class SqliteRunWriter {
       .all() as Array<{ run_id: string; run_key: number; config_json: unknown; final_metrics_json: unknown }>;
     for (const row of rows) {
       const derived = deriveFromStored(row, extraction);
-      const existing = new Set((this.s.objectiveNames!.all(row.run_id) as Array<{ objective_name: string }>).map((o) => o.objective_name));
+      const existing = new Set(
+        (this.s.objectiveNames!.all(row.run_id) as Array<{ objective_name: string }>).map((o) => o.objective_name),
+      );
       const now = new Date().toISOString();
       for (const o of derived.objectives) {
         if (existing.has(o.objective_name) && o.raw_mean === null) continue;
-        this.s.upsertObjective!.run(row.run_id, o.objective_name, o.objective_alias, o.uniprot, o.weight, o.direction,
-          o.raw_mean, o.normalized_mean, o.raw_std, o.normalized_std, o.stats_json, now, row.run_key);
+        this.s.upsertObjective!.run(
+          row.run_id,
+          o.objective_name,
+          o.objective_alias,
+          o.uniprot,
+          o.weight,
+          o.direction,
+          o.raw_mean,
+          o.normalized_mean,
+          o.raw_std,
+          o.normalized_std,
+          o.stats_json,
+          now,
+          row.run_key,
+        );
       }
-      for (const a of derived.attributes) this.s.insertAttr!.run(row.run_key, this.keys.idFor(a.source, a.path), a.value);
+      for (const a of derived.attributes)
+        this.s.insertAttr!.run(row.run_key, this.keys.idFor(a.source, a.path), a.value);
       for (const [column, value] of Object.entries(derived.values)) {
         if (value === null || !/^[a-z_]+$/.test(column)) continue;
-        db.prepare(`UPDATE training_runs SET ${column} = ? WHERE run_id = ? AND ${column} IS NULL`).run(value, row.run_id);
+        db.prepare(`UPDATE training_runs SET ${column} = ? WHERE run_id = ? AND ${column} IS NULL`).run(
+          value,
+          row.run_id,
+        );
       }
     }
     // Marked so a later call does not index them twice; a W&B sync of the run replaces the mark.
@@ -140,7 +167,13 @@ export class SqliteRunWriter {
         `UPDATE training_runs SET host = coalesce(host, ?), instance_id = coalesce(instance_id, ?),
            config_file_path = coalesce(config_file_path, ?), chain_of_custody_id = coalesce(chain_of_custody_id, ?)
          WHERE run_id = ?`,
-      ).run(custody['host'], custody['instance_id'], custody['config_file_path'], custody['chain_of_custody_id'], reg.runId);
+      ).run(
+        custody['host'],
+        custody['instance_id'],
+        custody['config_file_path'],
+        custody['chain_of_custody_id'],
+        reg.runId,
+      );
       return { runId: reg.runId, created: false, status: existing.status };
     }
     const revived = reviveNonFinite(reg.config);
@@ -152,8 +185,18 @@ export class SqliteRunWriter {
       `INSERT INTO training_runs (run_id, run_key, status, created_at, host, instance_id, config_file_path,
          chain_of_custody_id, config_json, created_at_db, updated_at_db)
        VALUES (?, ?, 'launched', ?, ?, ?, ?, ?, ?, ?, ?)`,
-    ).run(reg.runId, runKey, launchedAt, custody['host'], custody['instance_id'], custody['config_file_path'],
-      custody['chain_of_custody_id'], configJson, now, now);
+    ).run(
+      reg.runId,
+      runKey,
+      launchedAt,
+      custody['host'],
+      custody['instance_id'],
+      custody['config_file_path'],
+      custody['chain_of_custody_id'],
+      configJson,
+      now,
+      now,
+    );
 
     const derived = deriveFromStored({ config_json: configJson, final_metrics_json: null }, extraction);
     for (const [column, value] of Object.entries(derived.values)) {
@@ -162,8 +205,21 @@ export class SqliteRunWriter {
       db.prepare(`UPDATE training_runs SET ${column} = ? WHERE run_id = ? AND ${column} IS NULL`).run(value, reg.runId);
     }
     for (const o of derived.objectives) {
-      this.s.upsertObjective!.run(reg.runId, o.objective_name, o.objective_alias, o.uniprot, o.weight, o.direction,
-        o.raw_mean, o.normalized_mean, o.raw_std, o.normalized_std, o.stats_json, now, runKey);
+      this.s.upsertObjective!.run(
+        reg.runId,
+        o.objective_name,
+        o.objective_alias,
+        o.uniprot,
+        o.weight,
+        o.direction,
+        o.raw_mean,
+        o.normalized_mean,
+        o.raw_std,
+        o.normalized_std,
+        o.stats_json,
+        now,
+        runKey,
+      );
     }
     for (const a of derived.attributes) this.s.insertAttr!.run(runKey, this.keys.idFor(a.source, a.path), a.value);
     const detail = JSON.stringify(Object.fromEntries(Object.entries(custody).filter(([, v]) => v !== null)));
@@ -234,8 +290,19 @@ export class SqliteRunWriter {
     }
     for (const o of n.objectives) {
       this.s.upsertObjective!.run(
-        runId, o.objective_name, o.objective_alias, o.uniprot, o.weight, o.direction,
-        o.raw_mean, o.normalized_mean, o.raw_std, o.normalized_std, o.stats_json, now, runKey,
+        runId,
+        o.objective_name,
+        o.objective_alias,
+        o.uniprot,
+        o.weight,
+        o.direction,
+        o.raw_mean,
+        o.normalized_mean,
+        o.raw_std,
+        o.normalized_std,
+        o.stats_json,
+        now,
+        runKey,
       );
     }
   }
@@ -246,13 +313,17 @@ export class SqliteRunWriter {
     for (const { scaffold_id } of stored) {
       if (!keep.has(scaffold_id)) this.s.deleteScaffold!.run(runId, scaffold_id);
     }
-    for (const s of n.scaffolds) this.s.upsertScaffold!.run(runId, s.scaffold_id, s.scores_json, s.pareto_rank, s.cluster_id, now);
+    for (const s of n.scaffolds)
+      this.s.upsertScaffold!.run(runId, s.scaffold_id, s.scores_json, s.pareto_rank, s.cluster_id, now);
   }
 
   /** Applies only the difference, so a summary update touching three keys writes three rows. */
   private writeAttributes(runKey: number, n: NormalizedRun, previous: StoredDocuments | undefined): void {
     if (!previous) {
-      this.insertAttributes(runKey, n.attributes.map((a) => [this.keys.idFor(a.source, a.path), a.value]));
+      this.insertAttributes(
+        runKey,
+        n.attributes.map((a) => [this.keys.idFor(a.source, a.path), a.value]),
+      );
       return;
     }
     // Deletes below must see every row queued so far (the same run may occur twice in one batch).
@@ -327,7 +398,10 @@ function sortAttributeRows(rows: Array<[number, number | string, number]>): Arra
   return out;
 }
 
-function compareValues(a: readonly [number, number | string, number], b: readonly [number, number | string, number]): number {
+function compareValues(
+  a: readonly [number, number | string, number],
+  b: readonly [number, number | string, number],
+): number {
   const va = a[1];
   const vb = b[1];
   if (typeof va === 'number' && typeof vb === 'number') return va - vb || a[2] - b[2];

@@ -88,11 +88,21 @@ export class SqliteStore implements RunStore {
            cursor = excluded.cursor, watermark = excluded.watermark, detail = excluded.detail,
            updated_at = excluded.updated_at`,
       )
-      .run(u.entity, u.project, u.kind, u.cursor ?? null, u.watermark ?? null, u.detail ?? null, new Date().toISOString());
+      .run(
+        u.entity,
+        u.project,
+        u.kind,
+        u.cursor ?? null,
+        u.watermark ?? null,
+        u.detail ?? null,
+        new Date().toISOString(),
+      );
   }
 
   async findAttributeKeys(refs: ReadonlyArray<{ source: AttributeSource; path: string }>): Promise<AttributeKey[]> {
-    const stmt = this.db.prepare('SELECT key_id AS keyId, source, path FROM attribute_keys WHERE source = ? AND path = ?');
+    const stmt = this.db.prepare(
+      'SELECT key_id AS keyId, source, path FROM attribute_keys WHERE source = ? AND path = ?',
+    );
     return refs.flatMap((r) => {
       const row = stmt.get(r.source, r.path) as AttributeKey | undefined;
       return row ? [row] : [];
@@ -101,9 +111,11 @@ export class SqliteStore implements RunStore {
 
   async listAttributeKeys(source?: AttributeSource): Promise<AttributeKey[]> {
     const sql = 'SELECT key_id AS keyId, source, path FROM attribute_keys';
-    return (source
-      ? this.db.prepare(`${sql} WHERE source = ? ORDER BY path`).all(source)
-      : this.db.prepare(`${sql} ORDER BY source, path`).all()) as AttributeKey[];
+    return (
+      source
+        ? this.db.prepare(`${sql} WHERE source = ? ORDER BY path`).all(source)
+        : this.db.prepare(`${sql} ORDER BY source, path`).all()
+    ) as AttributeKey[];
   }
 
   async all(sql: string, params: readonly SqlValue[] = []): Promise<Row[]> {
@@ -111,7 +123,11 @@ export class SqliteStore implements RunStore {
   }
 
   async explain(sql: string, params: readonly SqlValue[] = []): Promise<string[]> {
-    const rows = this.db.prepare(`EXPLAIN QUERY PLAN ${sql}`).all(...params) as Array<{ id: number; parent: number; detail: string }>;
+    const rows = this.db.prepare(`EXPLAIN QUERY PLAN ${sql}`).all(...params) as Array<{
+      id: number;
+      parent: number;
+      detail: string;
+    }>;
     const depth = new Map<number, number>();
     return rows.map((r) => {
       const d = (depth.get(r.parent) ?? -1) + 1;
@@ -134,7 +150,11 @@ export class SqliteStore implements RunStore {
     return rows.map((r) => r.id);
   }
 
-  async getRunFingerprints(entity: string, project: string, wandbRunIds: readonly string[]): Promise<StoredRunFingerprint[]> {
+  async getRunFingerprints(
+    entity: string,
+    project: string,
+    wandbRunIds: readonly string[],
+  ): Promise<StoredRunFingerprint[]> {
     const stmt = this.stmt(
       `SELECT wandb_run_id AS wandbRunId, run_id AS runId, status, source_hash AS sourceHash, deleted_at AS deletedAt
        FROM training_runs WHERE wandb_entity = ? AND wandb_project = ? AND wandb_run_id = ?`,
@@ -157,14 +177,24 @@ export class SqliteStore implements RunStore {
     return this.observe(change, (row, at) => {
       if (row.deleted_at === null) return null;
       this.stmt('UPDATE training_runs SET deleted_at = NULL, updated_at_db = ? WHERE run_id = ?').run(at, row.run_id);
-      return { from: 'deleted', to: row.status ?? 'restored', source: 'reconcile', detail: { reason: 'served by W&B again', deletedAt: row.deleted_at } };
+      return {
+        from: 'deleted',
+        to: row.status ?? 'restored',
+        source: 'reconcile',
+        detail: { reason: 'served by W&B again', deletedAt: row.deleted_at },
+      };
     });
   }
 
   async markRunsStale(change: ObservedChange): Promise<string[]> {
     return this.observe(change, (row, at) => {
       if (row.status !== 'running' || row.deleted_at !== null) return null;
-      if (change.heartbeatBefore !== undefined && row.heartbeat_at !== null && row.heartbeat_at >= change.heartbeatBefore) return null;
+      if (
+        change.heartbeatBefore !== undefined &&
+        row.heartbeat_at !== null &&
+        row.heartbeat_at >= change.heartbeatBefore
+      )
+        return null;
       this.stmt(`UPDATE training_runs SET status = 'stale', updated_at_db = ? WHERE run_id = ?`).run(at, row.run_id);
       return { from: 'running', to: 'stale', source: 'heartbeat', detail: { heartbeatAt: row.heartbeat_at } };
     });
@@ -177,7 +207,10 @@ export class SqliteStore implements RunStore {
    */
   private async observe(
     change: ObservedChange,
-    apply: (row: ObservedRow, at: string) => { from: string | null; to: string; source: string; detail: Record<string, unknown> } | null,
+    apply: (
+      row: ObservedRow,
+      at: string,
+    ) => { from: string | null; to: string; source: string; detail: Record<string, unknown> } | null,
   ): Promise<string[]> {
     const at = change.observedAt ?? new Date().toISOString();
     const select = this.stmt(
@@ -213,7 +246,13 @@ export class SqliteStore implements RunStore {
   }
 
   async setAttachments(runId: string, attachments: Attachments): Promise<boolean> {
-    const allowed = ['conversation_s3_key', 'error_log_s3_key', 'crash_report_s3_key', 'crash_analysis_s3_key', 'blog_post_url'];
+    const allowed = [
+      'conversation_s3_key',
+      'error_log_s3_key',
+      'crash_report_s3_key',
+      'crash_analysis_s3_key',
+      'blog_post_url',
+    ];
     const entries = Object.entries(attachments).filter(([k, v]) => allowed.includes(k) && v !== undefined);
     const exists = this.stmt('SELECT 1 FROM training_runs WHERE run_id = ?');
     const tx = this.db.transaction(() => {

@@ -64,6 +64,11 @@ export class RateLimiter {
     }
     this.used++;
     const resetSeconds = Math.max(1, Math.ceil((this.windowStart + windowMs - t) / 1000));
-    return { limited: this.used > this.opts.requests, limit: this.opts.requests, remaining: Math.max(0, this.opts.requests - this.used), resetSeconds };
+    return {
+      limited: this.used > this.opts.requests,
+      limit: this.opts.requests,
+      remaining: Math.max(0, this.opts.requests - this.used),
+      resetSeconds,
+    };
   }
 }

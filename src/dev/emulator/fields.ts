@@ -108,10 +108,14 @@ export function lookup(doc: RunDoc, field: FieldSpec): Lookup {
     }
     case 'config': {
       const cfg = doc.config;
-      if (cfg === null || typeof cfg !== 'object' || Array.isArray(cfg) || !Object.hasOwn(cfg, field.top)) return MISSING;
+      if (cfg === null || typeof cfg !== 'object' || Array.isArray(cfg) || !Object.hasOwn(cfg, field.top))
+        return MISSING;
       const entry = (cfg as Record<string, unknown>)[field.top];
       // `{"value": v}` and `{"desc": null, "value": v}` wrap the value; a bare value (wandb_version) does not.
-      const value = entry !== null && typeof entry === 'object' && !Array.isArray(entry) && Object.hasOwn(entry, 'value') ? (entry as { value: unknown }).value : entry;
+      const value =
+        entry !== null && typeof entry === 'object' && !Array.isArray(entry) && Object.hasOwn(entry, 'value')
+          ? (entry as { value: unknown }).value
+          : entry;
       return walk(value, field.sub);
     }
     case 'summary':

@@ -138,10 +138,14 @@ function rangeTest(op: '$gt' | '$gte' | '$lt' | '$lte', arg: unknown): ValueTest
     if (typeof x !== typeof arg) return false;
     const a = x as number | string;
     switch (op) {
-      case '$gt': return a > arg;
-      case '$gte': return a >= arg;
-      case '$lt': return a < arg;
-      case '$lte': return a <= arg;
+      case '$gt':
+        return a > arg;
+      case '$gte':
+        return a >= arg;
+      case '$lt':
+        return a < arg;
+      case '$lte':
+        return a <= arg;
     }
   };
   return (v) => anyElement(v, cmp);
@@ -155,5 +159,7 @@ export function deepEqual(a: unknown, b: unknown): boolean {
   const ka = Object.keys(a);
   const kb = Object.keys(b);
   if (ka.length !== kb.length) return false;
-  return ka.every((k) => Object.hasOwn(b, k) && deepEqual((a as Record<string, unknown>)[k], (b as Record<string, unknown>)[k]));
+  return ka.every(
+    (k) => Object.hasOwn(b, k) && deepEqual((a as Record<string, unknown>)[k], (b as Record<string, unknown>)[k]),
+  );
 }

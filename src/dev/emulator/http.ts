@@ -42,7 +42,10 @@ export interface SendOptions {
 export function send(req: IncomingMessage, res: ServerResponse, opts: SendOptions): void {
   if (res.destroyed || res.headersSent) return;
   let payload = Buffer.from(opts.body, 'utf8');
-  const headers: Record<string, string> = { 'content-type': opts.contentType ?? 'application/json; charset=utf-8', ...opts.headers };
+  const headers: Record<string, string> = {
+    'content-type': opts.contentType ?? 'application/json; charset=utf-8',
+    ...opts.headers,
+  };
   const acceptsGzip = /\bgzip\b/i.test(String(req.headers['accept-encoding'] ?? ''));
   if (opts.compress && acceptsGzip && payload.length > 1024) {
     payload = gzipSync(payload);
@@ -55,11 +58,20 @@ export function send(req: IncomingMessage, res: ServerResponse, opts: SendOption
     res.end(payload);
     return;
   }
-  const cut = opts.truncateAt === 'half' ? Math.floor(payload.length / 2) : Math.max(0, Math.min(opts.truncateAt, payload.length - 1));
+  const cut =
+    opts.truncateAt === 'half'
+      ? Math.floor(payload.length / 2)
+      : Math.max(0, Math.min(opts.truncateAt, payload.length - 1));
   // Flush the partial body, then kill the connection: the client sees fewer bytes than Content-Length.
   res.write(payload.subarray(0, cut), () => res.destroy());
 }
 
-export function sendJson(req: IncomingMessage, res: ServerResponse, status: number, value: unknown, extra: Omit<SendOptions, 'status' | 'body'> = {}): void {
+export function sendJson(
+  req: IncomingMessage,
+  res: ServerResponse,
+  status: number,
+  value: unknown,
+  extra: Omit<SendOptions, 'status' | 'body'> = {},
+): void {
   send(req, res, { ...extra, status, body: JSON.stringify(value) });
 }

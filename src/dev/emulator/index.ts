@@ -1,7 +1,17 @@
 export { startWandbEmulator } from './server.js';
 export type {
-  WandbEmulator, WandbEmulatorOptions, FaultSpec, FaultKind, FaultOptions, RateLimitOptions, EmulatorHooks, EmulatorStats,
-  PageInfoForHook, PageRecord, ProjectSeed, RequestInfo,
+  WandbEmulator,
+  WandbEmulatorOptions,
+  FaultSpec,
+  FaultKind,
+  FaultOptions,
+  RateLimitOptions,
+  EmulatorHooks,
+  EmulatorStats,
+  PageInfoForHook,
+  PageRecord,
+  ProjectSeed,
+  RequestInfo,
 } from './types.js';
 export type { RunPatch, UpdateOptions } from './store.js';
 export { offsetToCursor, cursorToOffset } from './cursors.js';

@@ -29,10 +29,14 @@ export function parseOrder(order: string | null | undefined): OrderSpec {
 function typeRank(v: unknown): number {
   if (v === MISSING || v === null || v === undefined) return 0;
   switch (typeof v) {
-    case 'number': return 1;
-    case 'string': return 2;
-    case 'boolean': return 5;
-    default: return Array.isArray(v) ? 4 : 3;
+    case 'number':
+      return 1;
+    case 'string':
+      return 2;
+    case 'boolean':
+      return 5;
+    default:
+      return Array.isArray(v) ? 4 : 3;
   }
 }
 
@@ -41,7 +45,8 @@ export function compareValues(a: unknown, b: unknown): number {
   const rb = typeRank(b);
   if (ra !== rb) return ra - rb;
   if (ra === 0) return 0;
-  if (ra === 1 || ra === 2 || ra === 5) return (a as number) < (b as number) ? -1 : (a as number) > (b as number) ? 1 : 0;
+  if (ra === 1 || ra === 2 || ra === 5)
+    return (a as number) < (b as number) ? -1 : (a as number) > (b as number) ? 1 : 0;
   const sa = JSON.stringify(a);
   const sb = JSON.stringify(b);
   return sa < sb ? -1 : sa > sb ? 1 : 0;

@@ -19,12 +19,21 @@ export interface ResolverContext {
   /** Names of runs whose heavy fields (config, summaryMetrics, systemMetrics, historyKeys) were resolved. */
   servedHeavy: Set<string>;
   beforePage: (info: Omit<PageInfoForHook, 'pageIndex'>) => Promise<void>;
-  recordPage: (page: { entity: string; project: string; offset: number; requested: number | null; returned: number }) => void;
+  recordPage: (page: {
+    entity: string;
+    project: string;
+    offset: number;
+    requested: number | null;
+    returned: number;
+  }) => void;
 }
 
 const b64 = (text: string): string => Buffer.from(text, 'utf8').toString('base64');
 
-function restrictKeys(json: string | Record<string, unknown> | null | undefined, keys: readonly string[] | null | undefined): string | null {
+function restrictKeys(
+  json: string | Record<string, unknown> | null | undefined,
+  keys: readonly string[] | null | undefined,
+): string | null {
   if (json === null || json === undefined) return null;
   const text = typeof json === 'string' ? json : JSON.stringify(json);
   if (!keys) return text;
@@ -56,31 +65,73 @@ export class RunView {
     private readonly projectView: ProjectView,
   ) {}
 
-  get id(): string { return this.node.id ?? b64(`Run:v1:${this.node.name}`); }
-  get name(): string { return this.node.name; }
-  get displayName(): string | null { return this.node.displayName ?? null; }
-  get projectId(): number { return this.projectView.internalNumber; }
-  get project(): ProjectView { return this.projectView; }
-  get state(): string | null { return this.node.state ?? null; }
-  get tags(): string[] | null { return this.node.tags ?? null; }
-  get group(): string | null { return this.node.group ?? null; }
-  get jobType(): string | null { return this.node.jobType ?? null; }
-  get sweepName(): string | null { return this.node.sweepName ?? null; }
+  get id(): string {
+    return this.node.id ?? b64(`Run:v1:${this.node.name}`);
+  }
+  get name(): string {
+    return this.node.name;
+  }
+  get displayName(): string | null {
+    return this.node.displayName ?? null;
+  }
+  get projectId(): number {
+    return this.projectView.internalNumber;
+  }
+  get project(): ProjectView {
+    return this.projectView;
+  }
+  get state(): string | null {
+    return this.node.state ?? null;
+  }
+  get tags(): string[] | null {
+    return this.node.tags ?? null;
+  }
+  get group(): string | null {
+    return this.node.group ?? null;
+  }
+  get jobType(): string | null {
+    return this.node.jobType ?? null;
+  }
+  get sweepName(): string | null {
+    return this.node.sweepName ?? null;
+  }
   get sweep(): { id: string; name: string; displayName: string | null } | null {
     const s = this.node.sweepName;
     return s ? { id: b64(`Sweep:${s}`), name: s, displayName: null } : null;
   }
-  get commit(): string | null { return this.node.commit ?? null; }
-  get host(): string | null { return this.node.host ?? null; }
-  get description(): string | null { return this.node.description ?? null; }
-  get notes(): string | null { return this.node.notes ?? null; }
-  get readOnly(): boolean { return false; }
-  get createdAt(): string { return this.node.createdAt ?? ''; }
-  get updatedAt(): string | null { return this.node.updatedAt ?? null; }
-  get heartbeatAt(): string | null { return this.node.heartbeatAt ?? null; }
-  get computeSeconds(): number { return this.node.computeSeconds ?? 0; }
-  get historyLineCount(): number | null { return this.node.historyLineCount ?? null; }
-  get user(): ReturnType<typeof userView> { return userView(this.node.user); }
+  get commit(): string | null {
+    return this.node.commit ?? null;
+  }
+  get host(): string | null {
+    return this.node.host ?? null;
+  }
+  get description(): string | null {
+    return this.node.description ?? null;
+  }
+  get notes(): string | null {
+    return this.node.notes ?? null;
+  }
+  get readOnly(): boolean {
+    return false;
+  }
+  get createdAt(): string {
+    return this.node.createdAt ?? '';
+  }
+  get updatedAt(): string | null {
+    return this.node.updatedAt ?? null;
+  }
+  get heartbeatAt(): string | null {
+    return this.node.heartbeatAt ?? null;
+  }
+  get computeSeconds(): number {
+    return this.node.computeSeconds ?? 0;
+  }
+  get historyLineCount(): number | null {
+    return this.node.historyLineCount ?? null;
+  }
+  get user(): ReturnType<typeof userView> {
+    return userView(this.node.user);
+  }
 
   systemMetrics(_args: unknown, ctx: ResolverContext): string | null {
     ctx.servedHeavy.add(this.node.name);
@@ -112,7 +163,14 @@ export class RunView {
     const keys: Record<string, unknown> = {};
     for (const [k, v] of Object.entries(summary)) {
       if (k.startsWith('_wandb')) continue;
-      const type = v === null ? 'nil' : Array.isArray(v) ? 'list' : typeof v === 'object' ? String((v as { _type?: unknown })._type ?? 'map') : typeof v;
+      const type =
+        v === null
+          ? 'nil'
+          : Array.isArray(v)
+            ? 'list'
+            : typeof v === 'object'
+              ? String((v as { _type?: unknown })._type ?? 'map')
+              : typeof v;
       keys[k] = { typeCounts: [{ type, count }] };
     }
     return { lastStep: typeof summary._step === 'number' ? summary._step : count - 1, keys };
@@ -137,15 +195,33 @@ function decodeCursor(cursor: string, argName: string): number {
 export class ProjectView {
   constructor(private readonly p: StoredProject) {}
 
-  get internalNumber(): number { return this.p.internalId; }
-  get id(): string { return b64(`Project:${this.p.internalId}`); }
-  get internalId(): string { return String(this.p.internalId); }
-  get name(): string { return this.p.name; }
-  get entityName(): string { return this.p.entity; }
-  get entity(): ReturnType<typeof entityView> { return entityView(this.p.entity); }
-  get createdAt(): string { return this.p.createdAt; }
-  get updatedAt(): string { return this.p.createdAt; }
-  get readOnly(): boolean { return false; }
+  get internalNumber(): number {
+    return this.p.internalId;
+  }
+  get id(): string {
+    return b64(`Project:${this.p.internalId}`);
+  }
+  get internalId(): string {
+    return String(this.p.internalId);
+  }
+  get name(): string {
+    return this.p.name;
+  }
+  get entityName(): string {
+    return this.p.entity;
+  }
+  get entity(): ReturnType<typeof entityView> {
+    return entityView(this.p.entity);
+  }
+  get createdAt(): string {
+    return this.p.createdAt;
+  }
+  get updatedAt(): string {
+    return this.p.createdAt;
+  }
+  get readOnly(): boolean {
+    return false;
+  }
 
   runCount(args: { filters?: unknown }, ctx: ResolverContext): number {
     return ctx.store.query(this.p, args.filters, null).length;
@@ -174,7 +250,13 @@ export class ProjectView {
     end = Math.max(start, end);
     const slice = all.slice(start, end);
     for (const node of slice) ctx.served.add(node.name);
-    ctx.recordPage({ entity: this.p.entity, project: this.p.name, offset: start, requested: args.first ?? null, returned: slice.length });
+    ctx.recordPage({
+      entity: this.p.entity,
+      project: this.p.name,
+      offset: start,
+      requested: args.first ?? null,
+      returned: slice.length,
+    });
     const edges = slice.map((node, i) => ({ node: new RunView(node, this), cursor: offsetToCursor(start + i) }));
     return {
       totalCount: all.length,

@@ -21,7 +21,9 @@ export function findSchemaFile(): string {
     if (parent === dir) break;
     dir = parent;
   }
-  throw new Error(`W&B schema not found: looked for ${beside} and src/wandb/schema.graphql above ${fileURLToPath(import.meta.url)}`);
+  throw new Error(
+    `W&B schema not found: looked for ${beside} and src/wandb/schema.graphql above ${fileURLToPath(import.meta.url)}`,
+  );
 }
 
 const cache = new Map<string, GraphQLSchema>();

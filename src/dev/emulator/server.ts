@@ -16,7 +16,17 @@ import { createRootValue } from './resolvers.js';
 import type { ResolverContext } from './resolvers.js';
 import { loadWandbSchema } from './schema.js';
 import { RunStore } from './store.js';
-import type { EmulatorHooks, EmulatorStats, FaultKind, FaultOptions, FaultSpec, PageRecord, RateLimitOptions, WandbEmulator, WandbEmulatorOptions } from './types.js';
+import type {
+  EmulatorHooks,
+  EmulatorStats,
+  FaultKind,
+  FaultOptions,
+  FaultSpec,
+  PageRecord,
+  RateLimitOptions,
+  WandbEmulator,
+  WandbEmulatorOptions,
+} from './types.js';
 
 const MAX_PAGE_RECORDS = 10_000;
 
@@ -40,10 +50,12 @@ function parseRequest(body: string): ParsedRequest | string {
   } catch {
     return 'request body is not valid JSON';
   }
-  if (!json || typeof json !== 'object' || Array.isArray(json)) return 'request body must be a JSON object {query, variables, operationName}';
+  if (!json || typeof json !== 'object' || Array.isArray(json))
+    return 'request body must be a JSON object {query, variables, operationName}';
   const { query, variables, operationName } = json as Record<string, unknown>;
   if (typeof query !== 'string' || query.trim() === '') return 'Must provide query string.';
-  if (variables != null && (typeof variables !== 'object' || Array.isArray(variables))) return 'variables must be a JSON object';
+  if (variables != null && (typeof variables !== 'object' || Array.isArray(variables)))
+    return 'variables must be a JSON object';
   if (operationName != null && typeof operationName !== 'string') return 'operationName must be a string';
   // "" is what some clients send for "no name": treat it as absent.
   const opName = operationName ? operationName : undefined;
@@ -106,7 +118,11 @@ export async function startWandbEmulator(opts: WandbEmulatorOptions = {}): Promi
   const self: { emulator?: WandbEmulator } = {};
 
   /** Applies an injected fault: 'done' when it answered, 'continue' to answer normally, 'truncate' to cut the answer. */
-  const applyFault = async (fault: FaultSpec, req: IncomingMessage, res: ServerResponse): Promise<'done' | 'continue' | 'truncate'> => {
+  const applyFault = async (
+    fault: FaultSpec,
+    req: IncomingMessage,
+    res: ServerResponse,
+  ): Promise<'done' | 'continue' | 'truncate'> => {
     countFault(fault.kind);
     switch (fault.kind) {
       case 'rateLimit': {
@@ -124,12 +140,27 @@ export async function startWandbEmulator(opts: WandbEmulatorOptions = {}): Promi
       case 'httpError':
         countStatus(fault.status);
         if (fault.status === 500) sendJson(req, res, 500, { errors: [{ message: 'Internal Server Error' }] });
-        else if (fault.status === 502) send(req, res, { status: 502, contentType: 'text/html', body: '<html><head><title>502 Bad Gateway</title></head><body><center><h1>502 Bad Gateway</h1></center></body></html>\n' });
-        else send(req, res, { status: 503, contentType: 'text/plain', body: 'upstream connect error or disconnect/reset before headers. reset reason: overflow' });
+        else if (fault.status === 502)
+          send(req, res, {
+            status: 502,
+            contentType: 'text/html',
+            body: '<html><head><title>502 Bad Gateway</title></head><body><center><h1>502 Bad Gateway</h1></center></body></html>\n',
+          });
+        else
+          send(req, res, {
+            status: 503,
+            contentType: 'text/plain',
+            body: 'upstream connect error or disconnect/reset before headers. reset reason: overflow',
+          });
         return 'done';
       case 'graphqlError':
         countStatus(200);
-        sendJson(req, res, 200, { errors: [{ message: fault.message ?? 'An internal error occurred. Please contact support.', path: ['project'] }], data: null });
+        sendJson(req, res, 200, {
+          errors: [
+            { message: fault.message ?? 'An internal error occurred. Please contact support.', path: ['project'] },
+          ],
+          data: null,
+        });
         return 'done';
       case 'slow':
         await sleep(fault.delayMs);
@@ -147,7 +178,9 @@ export async function startWandbEmulator(opts: WandbEmulatorOptions = {}): Promi
     const password = basicPassword(req.headers.authorization);
     if (password === undefined || !apiKeys.includes(password)) {
       countStatus(401);
-      sendJson(req, res, 401, { errors: [{ message: password === undefined ? 'user is not logged in' : 'invalid API key' }] });
+      sendJson(req, res, 401, {
+        errors: [{ message: password === undefined ? 'user is not logged in' : 'invalid API key' }],
+      });
       return 'unauthenticated';
     }
     let body: string;
@@ -166,18 +199,31 @@ export async function startWandbEmulator(opts: WandbEmulatorOptions = {}): Promi
       return 'bad request';
     }
     stats.byOperation[parsed.label] = (stats.byOperation[parsed.label] ?? 0) + 1;
-    await hooks.onRequest?.({ requestNumber: number, operationName: parsed.label, query: parsed.query, variables: parsed.variables }, self.emulator as WandbEmulator);
+    await hooks.onRequest?.(
+      { requestNumber: number, operationName: parsed.label, query: parsed.query, variables: parsed.variables },
+      self.emulator as WandbEmulator,
+    );
 
     if (limiter) {
       const l = limiter.take();
-      const headers = { 'RateLimit-Limit': String(l.limit), 'RateLimit-Remaining': String(l.remaining), 'RateLimit-Reset': String(l.resetSeconds) };
+      const headers = {
+        'RateLimit-Limit': String(l.limit),
+        'RateLimit-Remaining': String(l.remaining),
+        'RateLimit-Reset': String(l.resetSeconds),
+      };
       res.setHeader('RateLimit-Limit', headers['RateLimit-Limit']);
       res.setHeader('RateLimit-Remaining', headers['RateLimit-Remaining']);
       res.setHeader('RateLimit-Reset', headers['RateLimit-Reset']);
       if (l.limited) {
         countFault('rateLimiter');
         countStatus(429);
-        sendJson(req, res, 429, { error: 'rate limit exceeded' }, { headers: { ...headers, 'Retry-After': String(l.resetSeconds) } });
+        sendJson(
+          req,
+          res,
+          429,
+          { error: 'rate limit exceeded' },
+          { headers: { ...headers, 'Retry-After': String(l.resetSeconds) } },
+        );
         return `${parsed.label} rate-limited`;
       }
     }
@@ -220,13 +266,23 @@ export async function startWandbEmulator(opts: WandbEmulatorOptions = {}): Promi
         if (stats.pages.length > MAX_PAGE_RECORDS) stats.pages.splice(0, stats.pages.length - MAX_PAGE_RECORDS);
       },
     };
-    const result = await execute({ schema, document: parsed.document, rootValue, contextValue, variableValues: parsed.variables, operationName: parsed.operationName });
+    const result = await execute({
+      schema,
+      document: parsed.document,
+      rootValue,
+      contextValue,
+      variableValues: parsed.variables,
+      operationName: parsed.operationName,
+    });
 
     const poisoned = [...(faults.poisonMode === 'any' ? served : servedHeavy)].find((name) => faults.poison.has(name));
     if (poisoned !== undefined) {
       countFault('poison');
       countStatus(500);
-      sendJson(req, res, 500, { errors: [{ message: 'Internal Server Error', path: ['project', 'runs'] }], data: null });
+      sendJson(req, res, 500, {
+        errors: [{ message: 'Internal Server Error', path: ['project', 'runs'] }],
+        data: null,
+      });
       return `${parsed.label} poison run`;
     }
     // A request-level failure (e.g. several operations and no operationName) has no `data` at all.
@@ -241,7 +297,8 @@ export async function startWandbEmulator(opts: WandbEmulatorOptions = {}): Promi
     const number = ++requestNumber;
     stats.requests++;
     const path = (req.url ?? '/').split('?')[0];
-    const done = (note: string): void => log?.(`${req.method} ${path} ${res.statusCode} ${note} ${Date.now() - started}ms`);
+    const done = (note: string): void =>
+      log?.(`${req.method} ${path} ${res.statusCode} ${note} ${Date.now() - started}ms`);
     if (path === '/healthz' && req.method === 'GET') {
       countStatus(200);
       send(req, res, { status: 200, contentType: 'text/plain', body: 'ok\n' });
@@ -260,7 +317,9 @@ export async function startWandbEmulator(opts: WandbEmulatorOptions = {}): Promi
     handleGraphql(req, res, number).then(done, (error: unknown) => {
       // A bug in the emulator itself (or a throwing hook): answer 500 rather than hang the client.
       countStatus(500);
-      sendJson(req, res, 500, { errors: [{ message: `emulator error: ${(error as Error)?.message ?? String(error)}` }] });
+      sendJson(req, res, 500, {
+        errors: [{ message: `emulator error: ${(error as Error)?.message ?? String(error)}` }],
+      });
       done('emulator error');
     });
   });

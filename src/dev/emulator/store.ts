@@ -65,14 +65,22 @@ export class RunStore {
     const key = RunStore.key(entity, project);
     let p = this.projects.get(key);
     if (!p) {
-      p = { entity, name: project, internalId: this.nextInternalId++, createdAt: formatWandbTime(this.now()), version: 0, runs: new Map() };
+      p = {
+        entity,
+        name: project,
+        internalId: this.nextInternalId++,
+        createdAt: formatWandbTime(this.now()),
+        version: 0,
+        runs: new Map(),
+      };
       this.projects.set(key, p);
     }
     return p;
   }
 
   private normalize(node: WandbRunNode, p: StoredProject): WandbRunNode {
-    if (!node || typeof node.name !== 'string' || node.name === '') throw new TypeError('a run node needs a non-empty string name');
+    if (!node || typeof node.name !== 'string' || node.name === '')
+      throw new TypeError('a run node needs a non-empty string name');
     const createdAt = wandbTime(node.createdAt) ?? formatWandbTime(this.now());
     return {
       ...node,
@@ -124,7 +132,13 @@ export class RunStore {
    * heartbeatAt, see UpdateOptions) advance to now, or one second past their previous value when the
    * clock is behind the data, so an edit always moves them forward.
    */
-  updateRun(entity: string, project: string, name: string, patch: RunPatch | ((node: WandbRunNode) => RunPatch), opts: UpdateOptions = {}): WandbRunNode {
+  updateRun(
+    entity: string,
+    project: string,
+    name: string,
+    patch: RunPatch | ((node: WandbRunNode) => RunPatch),
+    opts: UpdateOptions = {},
+  ): WandbRunNode {
     const p = this.getProject(entity, project);
     const current = p?.runs.get(name);
     if (!p || !current) throw new Error(`no run ${entity}/${project}/${name}`);
@@ -135,7 +149,8 @@ export class RunStore {
       return formatWandbTime(Number.isNaN(prevMs) ? this.now() : Math.max(this.now(), prevMs + 1000));
     };
     if (changes.updatedAt === undefined) merged.updatedAt = bump(current.updatedAt);
-    const touchHeartbeat = opts.touchHeartbeat ?? (ALIVE.has(merged.state ?? '') || 'state' in changes || 'summaryMetrics' in changes);
+    const touchHeartbeat =
+      opts.touchHeartbeat ?? (ALIVE.has(merged.state ?? '') || 'state' in changes || 'summaryMetrics' in changes);
     if (changes.heartbeatAt === undefined && touchHeartbeat) merged.heartbeatAt = bump(current.heartbeatAt);
     p.runs.set(name, merged);
     this.touch(p);

@@ -138,7 +138,13 @@ export interface WandbEmulator {
   addRuns(entity: string, project: string, nodes: Iterable<WandbRunNode>): void;
   setProject(entity: string, project: string, nodes: Iterable<WandbRunNode>): void;
   removeProject(entity: string, project: string): boolean;
-  updateRun(entity: string, project: string, name: string, patch: RunPatch | ((node: WandbRunNode) => RunPatch), opts?: UpdateOptions): WandbRunNode;
+  updateRun(
+    entity: string,
+    project: string,
+    name: string,
+    patch: RunPatch | ((node: WandbRunNode) => RunPatch),
+    opts?: UpdateOptions,
+  ): WandbRunNode;
   deleteRun(entity: string, project: string, name: string): boolean;
   getRun(entity: string, project: string, name: string): WandbRunNode | undefined;
   /** The project's runs in insertion order (the stored, normalised nodes). */

@@ -65,8 +65,24 @@ export function objectiveAlias(def: Pick<ObjectiveDef, 'name' | 'direction'>): s
 /** Chooses 3–20 distinct objectives, weighted by popularity; small sets are the common case. */
 export function chooseObjectives(rng: Random): ObjectiveDef[] {
   const count = rng.weighted<number>([
-    [3, 12], [4, 14], [5, 14], [6, 11], [7, 8], [8, 7], [9, 5], [10, 5], [11, 3], [12, 3],
-    [13, 2], [14, 2], [15, 2], [16, 2], [17, 1], [18, 1], [19, 1], [20, 1],
+    [3, 12],
+    [4, 14],
+    [5, 14],
+    [6, 11],
+    [7, 8],
+    [8, 7],
+    [9, 5],
+    [10, 5],
+    [11, 3],
+    [12, 3],
+    [13, 2],
+    [14, 2],
+    [15, 2],
+    [16, 2],
+    [17, 1],
+    [18, 1],
+    [19, 1],
+    [20, 1],
   ]);
   const remaining = OBJECTIVE_POOL.slice();
   const chosen: ObjectiveDef[] = [];

@@ -98,7 +98,9 @@ const OPTIONAL_METRICS: readonly (readonly [string, (r: Random, p: number) => nu
   ...['rollout', 'reward', 'backward', 'optimizer', 'eval', 'checkpoint', 'clustering', 'logging'].map(
     (phase) => [`timing/${phase}_seconds`, (r: Random) => round(r.float(0.001, 30), 5)] as const,
   ),
-  ...['allocated_gb', 'reserved_gb', 'max_allocated_gb', 'cpu_rss_gb'].map((m) => [`memory/${m}`, (r: Random) => round(r.float(1, 70), 3)] as const),
+  ...['allocated_gb', 'reserved_gb', 'max_allocated_gb', 'cpu_rss_gb'].map(
+    (m) => [`memory/${m}`, (r: Random) => round(r.float(1, 70), 3)] as const,
+  ),
   ...[10, 50, 90].map((p) => [`rollout/length_p${p}`, (r: Random) => r.int(15, 90)] as const),
   ['rollout/num_scaffolds_sampled', (r) => r.int(1, 256)],
   ['rollout/unique_scaffolds', (r) => r.int(1, 256)],
@@ -110,7 +112,8 @@ function histogram(rng: Random, bins: number, lo: number, hi: number): Record<st
   const values: number[] = [];
   const edges: number[] = [];
   const width = (hi - lo) / bins;
-  for (let i = 0; i < bins; i++) values.push(Math.max(0, Math.round(40 * Math.exp(-(((i - bins / 2) / (bins / 4)) ** 2)) + rng.int(0, 6))));
+  for (let i = 0; i < bins; i++)
+    values.push(Math.max(0, Math.round(40 * Math.exp(-(((i - bins / 2) / (bins / 4)) ** 2)) + rng.int(0, 6))));
   for (let i = 0; i <= bins; i++) edges.push(round(lo + i * width, 6));
   return { _type: 'histogram', values, bins: edges };
 }
@@ -134,7 +137,9 @@ export function buildSummary(rng: Random, ctx: SummaryContext): Summary {
   out._timestamp = round(ctx.timestamp + rng.next(), 6);
   out._wandb = { runtime: Math.floor(ctx.runtimeSeconds) };
   out['train/loss'] = round(rng.float(0.05, 2.5) * (1.2 - 0.8 * ctx.progress), 6);
-  out['train/learning_rate'] = Number((ctx.learningRate * (ctx.progress > 0.9 ? 0.1 : 1 - 0.5 * ctx.progress)).toPrecision(6));
+  out['train/learning_rate'] = Number(
+    (ctx.learningRate * (ctx.progress > 0.9 ? 0.1 : 1 - 0.5 * ctx.progress)).toPrecision(6),
+  );
   out['train/grad_norm'] = round(rng.float(0.1, 5), 6);
   out['train/global_step'] = step;
   if (ctx.earlyDeath) return out;
@@ -159,7 +164,11 @@ export function buildSummary(rng: Random, ctx: SummaryContext): Summary {
   const target = running ? rng.int(40, 90) : rng.int(100, 150);
   if (!running) {
     out['eval/loss'] = round(rng.float(0.1, 2), 6);
-    out['eval/reward_mean'] = { min: round(rng.float(-0.5, 0), 6), max: round(rng.float(0.5, 1), 6), last: round(rng.float(0, 0.9), 6) };
+    out['eval/reward_mean'] = {
+      min: round(rng.float(-0.5, 0), 6),
+      max: round(rng.float(0.5, 1), 6),
+      last: round(rng.float(0, 0.9), 6),
+    };
     if (rng.chance(0.5)) (out['eval/reward_mean'] as Record<string, number>).mean = round(rng.float(0, 0.6), 6);
     out['rollout/reward_hist'] = histogram(rng, 16, -1, 1);
     out['train/advantage_hist'] = histogram(rng, 16, -3, 3);

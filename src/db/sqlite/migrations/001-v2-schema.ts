@@ -181,7 +181,9 @@ export function up(db: Database): void {
 
 function upgradeV1(db: Database): void {
   const v1Columns = db.prepare('PRAGMA table_info(training_runs)').all() as ColumnInfo[];
-  const v2Names = new Set([...`${TRAINING_RUNS_COLUMNS},${DOCUMENT_COLUMNS}`.matchAll(/^\s*(\w+)\s/gm)].map((m) => m[1]!));
+  const v2Names = new Set(
+    [...`${TRAINING_RUNS_COLUMNS},${DOCUMENT_COLUMNS}`.matchAll(/^\s*(\w+)\s/gm)].map((m) => m[1]!),
+  );
   const extra = v1Columns.filter((c) => !v2Names.has(c.name));
   const extraDdl = extra.map((c) => `,\n  "${c.name}" ${c.type || ''}`).join('');
   const shared = v1Columns.filter((c) => v2Names.has(c.name) && c.name !== 'run_key').map((c) => `"${c.name}"`);
