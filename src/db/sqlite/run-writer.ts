@@ -1,6 +1,7 @@
 import type { Database, Statement } from 'better-sqlite3';
 import { RUN_COLUMNS, type RunColumn, type SqlValue } from '../../core/columns.js';
 import type { NormalizedRun } from '../../core/normalize/run.js';
+import type { ObjectiveRow } from '../../core/normalize/objectives.js';
 import { deriveFromStored, storedAttributes, type StoredDocuments } from '../../core/normalize/stored.js';
 import type { ExtractionMap } from '../../core/normalize/extraction.js';
 import type { LaunchOutcome, LaunchRegistration, UpsertOptions, UpsertOutcome } from '../store.js';
@@ -116,31 +117,11 @@ export class SqliteRunWriter {
       const now = new Date().toISOString();
       for (const o of derived.objectives) {
         if (existing.has(o.objective_name) && o.raw_mean === null) continue;
-        this.s.upsertObjective!.run(
-          row.run_id,
-          o.objective_name,
-          o.objective_alias,
-          o.uniprot,
-          o.weight,
-          o.direction,
-          o.raw_mean,
-          o.normalized_mean,
-          o.raw_std,
-          o.normalized_std,
-          o.stats_json,
-          now,
-          row.run_key,
-        );
+        this.upsertObjective(row.run_id, row.run_key, o, now);
       }
       for (const a of derived.attributes)
         this.s.insertAttr!.run(row.run_key, this.keys.idFor(a.source, a.path), a.value);
-      for (const [column, value] of Object.entries(derived.values)) {
-        if (value === null || !/^[a-z_]+$/.test(column)) continue;
-        db.prepare(`UPDATE training_runs SET ${column} = ? WHERE run_id = ? AND ${column} IS NULL`).run(
-          value,
-          row.run_id,
-        );
-      }
+      this.fillEmptyColumns(db, row.run_id, derived.values);
     }
     // Marked so a later call does not index them twice; a W&B sync of the run replaces the mark.
     db.prepare("UPDATE training_runs SET source_hash = 'derived' WHERE source_hash IS NULL").run();
@@ -199,32 +180,45 @@ export class SqliteRunWriter {
     );
 
     const derived = deriveFromStored({ config_json: configJson, final_metrics_json: null }, extraction);
-    for (const [column, value] of Object.entries(derived.values)) {
-      // Only known extracted columns reach SQL; what the launcher said (custody) wins over the config.
-      if (value === null || value === undefined || !EXTRACTABLE_COLUMNS.has(column as RunColumn)) continue;
-      db.prepare(`UPDATE training_runs SET ${column} = ? WHERE run_id = ? AND ${column} IS NULL`).run(value, reg.runId);
-    }
+    // What the launcher said (custody) wins over the config.
+    this.fillEmptyColumns(db, reg.runId, derived.values);
     for (const o of derived.objectives) {
-      this.s.upsertObjective!.run(
-        reg.runId,
-        o.objective_name,
-        o.objective_alias,
-        o.uniprot,
-        o.weight,
-        o.direction,
-        o.raw_mean,
-        o.normalized_mean,
-        o.raw_std,
-        o.normalized_std,
-        o.stats_json,
-        now,
-        runKey,
-      );
+      this.upsertObjective(reg.runId, runKey, o, now);
     }
     for (const a of derived.attributes) this.s.insertAttr!.run(runKey, this.keys.idFor(a.source, a.path), a.value);
     const detail = JSON.stringify(Object.fromEntries(Object.entries(custody).filter(([, v]) => v !== null)));
     this.s.event!.run(reg.runId, null, 'launched', now, 'launch', detail);
     return { runId: reg.runId, created: true, status: 'launched' };
+  }
+
+  private upsertObjective(runId: string, runKey: number, o: ObjectiveRow, now: string): void {
+    this.s.upsertObjective!.run(
+      runId,
+      o.objective_name,
+      o.objective_alias,
+      o.uniprot,
+      o.weight,
+      o.direction,
+      o.raw_mean,
+      o.normalized_mean,
+      o.raw_std,
+      o.normalized_std,
+      o.stats_json,
+      now,
+      runKey,
+    );
+  }
+
+  /** Sets extracted columns that are still empty; only known extracted column names ever reach the SQL. */
+  private fillEmptyColumns(
+    db: Database,
+    runId: string,
+    values: Partial<Record<RunColumn, SqlValue | undefined>>,
+  ): void {
+    for (const [column, value] of Object.entries(values)) {
+      if (value === null || value === undefined || !EXTRACTABLE_COLUMNS.has(column as RunColumn)) continue;
+      db.prepare(`UPDATE training_runs SET ${column} = ? WHERE run_id = ? AND ${column} IS NULL`).run(value, runId);
+    }
   }
 
   /** Call after a rolled-back transaction: key ids allocated inside it no longer exist. */
@@ -289,21 +283,7 @@ export class SqliteRunWriter {
       if (!keep.has(objective_name)) this.s.deleteObjective!.run(runId, objective_name);
     }
     for (const o of n.objectives) {
-      this.s.upsertObjective!.run(
-        runId,
-        o.objective_name,
-        o.objective_alias,
-        o.uniprot,
-        o.weight,
-        o.direction,
-        o.raw_mean,
-        o.normalized_mean,
-        o.raw_std,
-        o.normalized_std,
-        o.stats_json,
-        now,
-        runKey,
-      );
+      this.upsertObjective(runId, runKey, o, now);
     }
   }
 
