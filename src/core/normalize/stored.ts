@@ -1,7 +1,7 @@
-import { isJsonObject, parseWandbJson, type JsonObject } from '../json.js';
+import { isJsonObject, parseWandbJson, reviveNonFinite, stringifyJson, type JsonObject } from '../json.js';
 import type { RunColumn } from '../columns.js';
 import { flattenAttributes, type Attribute } from './attributes.js';
-import { expandDottedKeys } from './config.js';
+import { expandDottedKeys, unwrapConfig } from './config.js';
 import { DEFAULT_EXTRACTION, extractColumns, type ExtractionMap } from './extraction.js';
 import { buildObjectives, type ObjectiveRow } from './objectives.js';
 
@@ -49,6 +49,16 @@ export function deriveFromStored(
     objectives: buildObjectives(configObject, summary),
     values: extractColumns(extraction, { config: configObject, summary, wandb: {} }).values,
   };
+}
+
+/**
+ * The config_json a launch registration stores: the config as the training script will log it, with
+ * W&B's value wrappers and SDK internals removed, non-finite numbers revived and dotted keys expanded,
+ * so the W&B run that later carries it normalizes to the same document.
+ */
+export function launchConfigJson(config: unknown): string {
+  const revived = reviveNonFinite(config);
+  return stringifyJson(unwrapConfig(isJsonObject(revived) ? revived : {}).config);
 }
 
 function parseObject(text: unknown): JsonObject {

@@ -2,11 +2,14 @@ import type { Database, Statement } from 'better-sqlite3';
 import { RUN_COLUMNS, type RunColumn, type SqlValue } from '../../core/columns.js';
 import type { NormalizedRun } from '../../core/normalize/run.js';
 import type { ObjectiveRow } from '../../core/normalize/objectives.js';
-import { deriveFromStored, storedAttributes, type StoredDocuments } from '../../core/normalize/stored.js';
+import {
+  deriveFromStored,
+  launchConfigJson,
+  storedAttributes,
+  type StoredDocuments,
+} from '../../core/normalize/stored.js';
 import type { ExtractionMap } from '../../core/normalize/extraction.js';
 import type { LaunchOutcome, LaunchRegistration, UpsertOptions, UpsertOutcome } from '../store.js';
-import { reviveNonFinite, stringifyJson, isJsonObject } from '../../core/json.js';
-import { unwrapConfig } from '../../core/normalize/config.js';
 import { EXTRACTABLE_COLUMNS } from '../../core/normalize/extraction.js';
 import { AttributeKeyCache } from './attribute-keys.js';
 
@@ -157,9 +160,7 @@ export class SqliteRunWriter {
       );
       return { runId: reg.runId, created: false, status: existing.status };
     }
-    const revived = reviveNonFinite(reg.config);
-    const { config } = unwrapConfig(isJsonObject(revived) ? revived : {});
-    const configJson = stringifyJson(config);
+    const configJson = launchConfigJson(reg.config);
     const runKey = (this.s.nextKey!.get() as { k: number }).k;
     const launchedAt = reg.launchedAt ?? now;
     db.prepare(
