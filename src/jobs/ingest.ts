@@ -1,7 +1,6 @@
-import { TraindbError } from '../core/errors.js';
 import type { NormalizedRun, NormalizeOptions } from '../core/normalize/run.js';
 import { parseRunFile } from '../core/run-file.js';
-import { createNormalizer, type NormalizeResult } from './normalize-pool.js';
+import { createNormalizer, failureReason, type NormalizeResult } from './normalize-pool.js';
 import type { RunStore, UpsertOptions, UpsertOutcome } from '../db/store.js';
 
 export const readRunNodes = parseRunFile;
@@ -101,7 +100,7 @@ async function flush(
       try {
         outcomes.push(await store.upsertRun(run, options));
       } catch (error) {
-        summary.failed.push({ run: String(run.run.wandb_run_id), reason: reasonOf(error) });
+        summary.failed.push({ run: String(run.run.wandb_run_id), reason: failureReason(error) });
       }
     }
   }
@@ -110,9 +109,4 @@ async function flush(
     if (o.transition) summary.transitions++;
     for (const w of o.warnings) summary.warnings.push(`run ${o.wandbRunId}: ${w}`);
   }
-}
-
-function reasonOf(error: unknown): string {
-  if (error instanceof TraindbError) return error.message.replace(/^run [^:]+: /, '');
-  return error instanceof Error ? error.message : String(error);
 }

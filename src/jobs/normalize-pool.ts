@@ -78,12 +78,16 @@ export function normalizeSafely(node: unknown, options: NormalizeOptions): Norma
     return { ok: true, run: normalizeRun(node as WandbRunNode, options) };
   } catch (error) {
     const name = (node as { name?: unknown } | null)?.name;
-    return { ok: false, run: typeof name === 'string' && name !== '' ? name : '(no name)', error: reasonOf(error) };
+    return {
+      ok: false,
+      run: typeof name === 'string' && name !== '' ? name : '(no name)',
+      error: failureReason(error),
+    };
   }
 }
 
-function reasonOf(error: unknown): string {
+/** Why a run failed, without the "run <id>: " prefix (the failure record already names the run). */
+export function failureReason(error: unknown): string {
   const message = error instanceof Error ? error.message : String(error);
-  // normalizeRun prefixes its messages with "run <id>: "; the failure already names the run.
   return message.replace(/^run [^:]+: /, '');
 }
