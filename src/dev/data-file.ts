@@ -2,10 +2,11 @@
  * Run files for `dev generate` / `dev wandb-emulator --data`: `{"runs":[...]}` (also a bare array) or
  * JSON lines. Writing streams with backpressure, so 100K generated runs never sit in memory as one string.
  */
-import { createReadStream, readFileSync, statSync } from 'node:fs';
-import { createInterface } from 'node:readline';
+import { readFileSync, statSync } from 'node:fs';
 import type { Writable } from 'node:stream';
 import type { WandbRunNode } from '../core/wandb-run.js';
+import type { IngestFailure } from '../jobs/ingest.js';
+import { readRunLines } from '../jobs/read-run-lines.js';
 
 /**
  * Streams runs as `{"runs":[...]}` (one run per line inside the array, so large files can be read back
@@ -58,7 +59,6 @@ function asNode(value: unknown, where: string): WandbRunNode {
 
 /** Above this size a file is read line by line: V8 strings cannot exceed ~512 MB (100K runs ≈ 900 MB). */
 const WHOLE_FILE_LIMIT = 200 * 1024 * 1024;
-const FRAME_LINES = new Set(['{"runs":[', '[', ']}', ']', '']);
 
 /**
  * Reads runs from `{"runs":[...]}`, a bare array, or JSON lines. Small files are parsed whole (any
@@ -84,22 +84,18 @@ export async function* streamRuns(
       return;
     }
   }
-  const lines = createInterface({ input: createReadStream(path, 'utf8'), crlfDelay: Infinity });
-  let lineNo = 0;
-  for await (const raw of lines) {
-    lineNo++;
-    const line = raw.trim();
-    if (FRAME_LINES.has(line)) continue;
-    let value: unknown;
-    try {
-      value = JSON.parse(line.endsWith(',') ? line.slice(0, -1) : line);
-    } catch (error) {
-      throw new Error(
-        `${path}:${lineNo}: not a JSON run (${(error as Error).message}); large files need one run per line (use --jsonl)`,
-      );
-    }
-    yield asNode(value, `${path}:${lineNo}`);
+  // One run per line: the same reader `traindb ingest` uses, but the emulator's data must be whole, so
+  // the first unreadable line is an error rather than a reported failure.
+  const failures: IngestFailure[] = [];
+  const fail = (f: IngestFailure): never => {
+    throw new Error(`${path}: ${f.run}: ${f.reason}; large files need one run per line (use --jsonl)`);
+  };
+  let n = 0;
+  for await (const value of readRunLines(path, failures)) {
+    if (failures[0]) fail(failures[0]);
+    yield asNode(value, `${path}: run ${++n}`);
   }
+  if (failures[0]) fail(failures[0]);
 }
 
 export async function readRuns(path: string): Promise<WandbRunNode[]> {
