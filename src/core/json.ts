@@ -17,39 +17,14 @@ const NON_FINITE_STRINGS: ReadonlyMap<string, number> = new Map([
 // Sentinels that cannot collide with real content (they contain a NUL character).
 const SENTINEL_PREFIX = '\u0000traindb-nonfinite:';
 
+// A JSON string literal (kept as it is) or a bare non-finite token (rewritten); one regex pass, not a
+// character loop, because this runs on every SDK-written document.
+const LITERAL_OR_BARE = /"(?:[^"\\]|\\.)*"|-?Infinity|NaN/g;
+
 /** Rewrites bare NaN/Infinity tokens outside string literals into sentinel strings. */
 function quoteBareNonFinite(text: string): string {
-  if (!/NaN|Infinity/.test(text)) return text;
-  let out = '';
-  let inString = false;
-  let i = 0;
-  while (i < text.length) {
-    const ch = text[i]!;
-    if (inString) {
-      if (ch === '\\') {
-        out += text.slice(i, i + 2);
-        i += 2;
-        continue;
-      }
-      if (ch === '"') inString = false;
-      out += ch;
-      i++;
-      continue;
-    }
-    if (ch === '"') inString = true;
-    const token = BARE_TOKENS.find((t) => text.startsWith(t, i));
-    if (token) {
-      out += JSON.stringify(SENTINEL_PREFIX + token);
-      i += token.length;
-      continue;
-    }
-    out += ch;
-    i++;
-  }
-  return out;
+  return text.replace(LITERAL_OR_BARE, (m) => (m.charCodeAt(0) === 34 ? m : JSON.stringify(SENTINEL_PREFIX + m)));
 }
-
-const BARE_TOKENS = ['-Infinity', 'Infinity', 'NaN'] as const;
 
 const NON_FINITE_TEXT = /NaN|Infinity/;
 
@@ -59,7 +34,14 @@ const NON_FINITE_TEXT = /NaN|Infinity/;
  */
 export function parseWandbJson(text: string): JsonValue {
   if (!NON_FINITE_TEXT.test(text)) return JSON.parse(text) as JsonValue;
-  return reviveInPlace(JSON.parse(quoteBareNonFinite(text)) as JsonValue);
+  let parsed: JsonValue;
+  try {
+    // W&B's server sends the quoted forms, which are valid JSON: no rewrite needed, only the revive.
+    parsed = JSON.parse(text) as JsonValue;
+  } catch {
+    parsed = JSON.parse(quoteBareNonFinite(text)) as JsonValue;
+  }
+  return reviveInPlace(parsed);
 }
 
 /** Like `parseWandbJson` but for an already-decoded value (a file that inlined the object). */

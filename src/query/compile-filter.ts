@@ -14,7 +14,8 @@ export interface CompiledSql {
  * How each kind of field is answered from an index:
  *  - columns: `r.col op ?` (the seed's indexes, or a scan of one narrow column);
  *  - config/summary/system paths and tags: `r.run_key IN (SELECT run_key FROM run_attributes
- *    WHERE key_id = ? AND value op ?)`, a range scan of run_attributes' primary key;
+ *    WHERE key_id = ? AND run_bucket IN run_buckets AND value op ?)`, a range scan of run_attributes'
+ *    primary key in each bucket of runs;
  *  - objectives: `r.run_key IN (SELECT run_key FROM run_objectives WHERE objective_name = ? AND stat op ?)`,
  *    a range scan of idx_obj_name / idx_obj_normalized_mean.
  *
@@ -92,7 +93,8 @@ function leaf(
     const keyId = ctx.keyIds.get(keyOf(attr));
     if (keyId === undefined) return { sql: expr.kind === 'null' && !expr.negated ? '1 = 1' : '1 = 0', nullable: false };
     params.push(keyId);
-    const subquery = 'SELECT run_key FROM run_attributes WHERE key_id = ?';
+    // One seek per bucket of 4,096 runs (see migration 004); without the bucket list, a scan of the key.
+    const subquery = 'SELECT run_key FROM run_attributes WHERE key_id = ? AND run_bucket IN run_buckets';
     if (expr.kind === 'null')
       return expr.negated ? positive(subquery) : { sql: `r.run_key NOT IN (${subquery})`, nullable: false };
     return positive(`${subquery} AND ${valueCondition('value', expr, params)}`);

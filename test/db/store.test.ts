@@ -5,6 +5,7 @@ import { ingestNodes } from '../../src/jobs/ingest.js';
 import type { RunStore } from '../../src/db/store.js';
 import { tempStore } from '../helpers/db.js';
 import { makeRun } from '../helpers/runs.js';
+import { findRuns } from '../../src/query/find-runs.js';
 
 let store: RunStore;
 let cleanup: () => Promise<void>;
@@ -177,5 +178,39 @@ describe('upsert', () => {
       syncState: { entity: 'lab', project: 'molecule-rl', kind: 'backfill', cursor: 'c1' },
     });
     expect(await store.getSyncState('lab', 'molecule-rl', 'backfill')).toMatchObject({ cursor: 'c1' });
+  });
+});
+
+describe('the attribute index is clustered in buckets of 4,096 run keys', () => {
+  it('finds, updates and deletes rows in every bucket, and each row carries run_key >> 12', async () => {
+    await ingestNodes(store, [makeRun({ name: 'low', gas: 8, kl: 0.05 })]);
+    // A run key far ahead, as in a database with ~9,000 runs: the next runs land in bucket 2.
+    const raw = new Database(path);
+    raw.exec("INSERT INTO training_runs (run_id, run_key, status) VALUES ('placeholder', 9000, 'launched')");
+    raw.close();
+    await ingestNodes(store, [
+      makeRun({ name: 'high', gas: 8, kl: 0.05, updatedAt: '2026-03-01T10:00:00' }),
+      makeRun({ name: 'other', gas: 2, kl: 0.5 }),
+    ]);
+    const buckets = await store.all('SELECT DISTINCT run_key, run_bucket FROM run_attributes ORDER BY run_key');
+    expect(buckets).toEqual([
+      { run_key: 1, run_bucket: 0 },
+      { run_key: 9001, run_bucket: 2 },
+      { run_key: 9002, run_bucket: 2 },
+    ]);
+    expect(await store.all('SELECT run_bucket FROM run_buckets')).toEqual([
+      { run_bucket: 0 },
+      { run_bucket: 1 },
+      { run_bucket: 2 },
+    ]);
+    const ids = async (where: string) =>
+      (await findRuns(store, { where, columns: ['wandb_run_id'], limit: 100 })).map((r) => r['wandb_run_id']).sort();
+    expect(await ids('config.training.gradient_accumulation_steps > 4')).toEqual(['high', 'low']);
+    expect(await ids('summary."train/kl" < 0.1')).toEqual(['high', 'low']);
+
+    // An update in bucket 2 removes the old value there.
+    await ingestNodes(store, [makeRun({ name: 'high', gas: 8, kl: 0.9, updatedAt: '2026-03-01T11:00:00' })]);
+    expect(await ids('summary."train/kl" < 0.1')).toEqual(['low']);
+    expect(await ids('summary."train/kl" > 0.8')).toEqual(['high']);
   });
 });

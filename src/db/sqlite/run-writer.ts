@@ -90,8 +90,12 @@ export class SqliteRunWriter {
       oldDocs: db.prepare(
         'SELECT config_json, final_metrics_json, system_metrics_json, tags_json FROM training_runs WHERE run_id = ?',
       ),
-      deleteAttr: db.prepare('DELETE FROM run_attributes WHERE key_id = ? AND value = ? AND run_key = ?'),
-      insertAttr: db.prepare('INSERT OR IGNORE INTO run_attributes (run_key, key_id, value) VALUES (?, ?, ?)'),
+      deleteAttr: db.prepare(
+        'DELETE FROM run_attributes WHERE key_id = ? AND run_bucket = ? AND value = ? AND run_key = ?',
+      ),
+      insertAttr: db.prepare(
+        'INSERT OR IGNORE INTO run_attributes (key_id, value, run_key, run_bucket) VALUES (?, ?, ?, ?)',
+      ),
 
       event: db.prepare(
         `INSERT INTO run_status_events (run_id, from_status, to_status, observed_at, source, detail)
@@ -123,7 +127,7 @@ export class SqliteRunWriter {
         this.upsertObjective(row.run_id, row.run_key, o, now);
       }
       for (const a of derived.attributes)
-        this.s.insertAttr!.run(row.run_key, this.keys.idFor(a.source, a.path), a.value);
+        this.s.insertAttr!.run(this.keys.idFor(a.source, a.path), a.value, row.run_key, runBucket(row.run_key));
       this.fillEmptyColumns(db, row.run_id, derived.values);
     }
     // Marked so a later call does not index them twice; a W&B sync of the run replaces the mark.
@@ -186,7 +190,8 @@ export class SqliteRunWriter {
     for (const o of derived.objectives) {
       this.upsertObjective(reg.runId, runKey, o, now);
     }
-    for (const a of derived.attributes) this.s.insertAttr!.run(runKey, this.keys.idFor(a.source, a.path), a.value);
+    for (const a of derived.attributes)
+      this.s.insertAttr!.run(this.keys.idFor(a.source, a.path), a.value, runKey, runBucket(runKey));
     const detail = JSON.stringify(Object.fromEntries(Object.entries(custody).filter(([, v]) => v !== null)));
     this.s.event!.run(reg.runId, null, 'launched', now, 'launch', detail);
     return { runId: reg.runId, created: true, status: 'launched' };
@@ -318,15 +323,16 @@ export class SqliteRunWriter {
       const keyId = this.keys.idFor(a.source, a.path);
       const k = attrKey(keyId, a.value);
       if (wanted.has(k)) wanted.delete(k);
-      else this.s.deleteAttr!.run(keyId, a.value, runKey);
+      else this.s.deleteAttr!.run(keyId, runBucket(runKey), a.value, runKey);
     }
     this.insertAttributes(runKey, [...wanted.values()]);
   }
 
   /**
-   * Attribute rows are queued and written by `flushAttributes` at the end of the transaction, sorted by
-   * (key_id, value): a run's ~200 attributes land on ~200 different pages of the clustered index, and
-   * writing a whole batch in key order turns those random page visits into one sweep.
+   * Attribute rows are queued and written by `flushAttributes` at the end of the transaction, sorted as
+   * the clustered key (key_id, run_bucket, value, run_key): a run's ~200 attributes land on ~200
+   * different pages of the index, and writing a whole batch in key order turns those visits into one sweep
+   * over the newest bucket of each key.
    */
   private insertAttributes(runKey: number, pairs: ReadonlyArray<readonly [number, number | string]>): void {
     for (const [keyId, value] of pairs) this.pending.push([keyId, value, runKey]);
@@ -339,7 +345,9 @@ export class SqliteRunWriter {
     // Multi-row INSERTs: per-statement overhead dominated when each attribute was its own statement.
     for (let start = 0; start < rows.length; start += ATTR_CHUNK) {
       const chunk = rows.slice(start, start + ATTR_CHUNK);
-      this.insertStatement(chunk.length).run(...chunk.flat());
+      const params: Array<number | string> = [];
+      for (const [keyId, value, runKey] of chunk) params.push(keyId, value, runKey, runBucket(runKey));
+      this.insertStatement(chunk.length).run(...params);
     }
   }
 
@@ -352,7 +360,7 @@ export class SqliteRunWriter {
     let stmt = this.chunkStatements.get(rows);
     if (!stmt) {
       stmt = this.db.prepare(
-        `INSERT OR IGNORE INTO run_attributes (key_id, value, run_key) VALUES ${Array.from({ length: rows }, () => '(?, ?, ?)').join(', ')}`,
+        `INSERT OR IGNORE INTO run_attributes (key_id, value, run_key, run_bucket) VALUES ${Array.from({ length: rows }, () => '(?, ?, ?, ?)').join(', ')}`,
       );
       this.chunkStatements.set(rows, stmt);
     }
@@ -362,10 +370,17 @@ export class SqliteRunWriter {
 
 const ATTR_CHUNK = 100;
 
+/** Must equal the shift in migration 004 (`run_bucket = run_key >> 12`): blocks of 4,096 runs. */
+const RUN_BUCKET_SIZE = 4096;
+
+function runBucket(runKey: number): number {
+  return Math.floor(runKey / RUN_BUCKET_SIZE);
+}
+
 /**
- * Orders rows as the clustered key (key_id, value, run_key): bucketed by key_id (small integers), then
- * each bucket sorted by value, numbers before text as SQLite orders them. Cheaper than one big sort with
- * a general comparator, which was a visible share of ingest time.
+ * Orders rows as the clustered key (key_id, run_bucket, value, run_key): grouped by key_id (small
+ * integers), then each group sorted by bucket and value, numbers before text as SQLite orders them.
+ * Cheaper than one big sort with a general comparator, which was a visible share of ingest time.
  */
 function sortAttributeRows(rows: Array<[number, number | string, number]>): Array<[number, number | string, number]> {
   const buckets: Array<Array<[number, number | string, number]> | undefined> = [];
@@ -383,6 +398,8 @@ function compareValues(
   a: readonly [number, number | string, number],
   b: readonly [number, number | string, number],
 ): number {
+  const bucketOrder = runBucket(a[2]) - runBucket(b[2]);
+  if (bucketOrder !== 0) return bucketOrder;
   const va = a[1];
   const vb = b[1];
   if (typeof va === 'number' && typeof vb === 'number') return va - vb || a[2] - b[2];
