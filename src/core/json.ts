@@ -33,15 +33,25 @@ const NON_FINITE_TEXT = /NaN|Infinity/;
  * Hot path of every ingest: plain JSON.parse, and a second walk only when the text mentions NaN/Infinity.
  */
 export function parseWandbJson(text: string): JsonValue {
-  if (!NON_FINITE_TEXT.test(text)) return JSON.parse(text) as JsonValue;
+  return parseWandbDocument(text).value;
+}
+
+/**
+ * `parseWandbJson`, also telling whether the text was strict JSON already (no bare NaN/Infinity): such a
+ * text can be stored as it is, and re-serialising it (a visible share of ingest time) is skipped.
+ */
+export function parseWandbDocument(text: string): { value: JsonValue; strict: boolean } {
+  if (!NON_FINITE_TEXT.test(text)) return { value: JSON.parse(text) as JsonValue, strict: true };
   let parsed: JsonValue;
+  let strict = true;
   try {
     // W&B's server sends the quoted forms, which are valid JSON: no rewrite needed, only the revive.
     parsed = JSON.parse(text) as JsonValue;
   } catch {
     parsed = JSON.parse(quoteBareNonFinite(text)) as JsonValue;
+    strict = false;
   }
-  return reviveInPlace(parsed);
+  return { value: reviveInPlace(parsed), strict };
 }
 
 /** Like `parseWandbJson` but for an already-decoded value (a file that inlined the object). */

@@ -1,4 +1,4 @@
-import { isJsonObject, parseWandbJson, reviveNonFinite, stringifyJson, type JsonObject } from '../json.js';
+import { isJsonObject, parseWandbDocument, reviveNonFinite, stringifyJson, type JsonObject } from '../json.js';
 import type { RunRow } from '../columns.js';
 import { TraindbError } from '../errors.js';
 import { hash53 } from '../hash.js';
@@ -47,9 +47,9 @@ export function normalizeRun(node: WandbRunNode, options: NormalizeOptions = {})
     throw invalid(name, 'no entity/project: the node has no project {name entityName}; pass --entity and --project');
   }
 
-  const rawConfig = parseDocument(name, 'config', node.config);
-  const summary = parseDocument(name, 'summaryMetrics', node.summaryMetrics);
-  const system = parseDocument(name, 'systemMetrics', node.systemMetrics);
+  const rawConfig = parseDocument(name, 'config', node.config).value;
+  const { value: summary, text: summaryText } = parseDocument(name, 'summaryMetrics', node.summaryMetrics);
+  const { value: system, text: systemText } = parseDocument(name, 'systemMetrics', node.systemMetrics);
   const { config, internals } = unwrapConfig(rawConfig);
 
   const launchIdKey = options.launchIdKey ?? 'run_id';
@@ -119,8 +119,8 @@ export function normalizeRun(node: WandbRunNode, options: NormalizeOptions = {})
     sweep_name: node.sweepName ?? null,
     wandb_user: node.user?.username ?? node.user?.name ?? null,
     config_json: stringifyJson(config),
-    final_metrics_json: stringifyJson(summary),
-    system_metrics_json: stringifyJson(system),
+    final_metrics_json: summaryText ?? stringifyJson(summary),
+    system_metrics_json: systemText ?? stringifyJson(system),
     wandb_internal_json: stringifyJson(internals),
   };
 
@@ -155,17 +155,27 @@ function contentHash(run: RunRow, objectives: ObjectiveRow[], scaffolds: Scaffol
   return hash53(parts.join('\u0001'));
 }
 
-function parseDocument(run: string, field: string, value: WandbRunNode['config']): JsonObject {
-  if (value === null || value === undefined || value === '') return {};
+/**
+ * `text` is the document as W&B sent it when that is already strict JSON holding an object: stored as it
+ * is instead of being serialised again. The config is always re-serialised (it is unwrapped first).
+ */
+function parseDocument(
+  run: string,
+  field: string,
+  value: WandbRunNode['config'],
+): { value: JsonObject; text: string | null } {
+  if (value === null || value === undefined || value === '') return { value: {}, text: null };
   let parsed: unknown;
+  let strict = false;
   try {
-    parsed = typeof value === 'string' ? parseWandbJson(value) : reviveNonFinite(value);
+    if (typeof value === 'string') ({ value: parsed, strict } = parseWandbDocument(value));
+    else parsed = reviveNonFinite(value);
   } catch (error) {
     throw invalid(run, `${field} is not valid JSON (${(error as Error).message})`, error);
   }
   if (!isJsonObject(parsed))
     throw invalid(run, `${field} must be a JSON object, got ${JSON.stringify(parsed).slice(0, 80)}`);
-  return parsed;
+  return { value: parsed, text: strict && typeof value === 'string' ? value : null };
 }
 
 function invalid(run: string, reason: string, cause?: unknown): TraindbError {
