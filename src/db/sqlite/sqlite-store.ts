@@ -18,6 +18,7 @@ import type {
 } from '../store.js';
 import type { Statement } from 'better-sqlite3';
 import { SqliteRunWriter } from './run-writer.js';
+import { RowReader } from './read-rows.js';
 import type { ExtractionMap } from '../../core/normalize/extraction.js';
 
 /**
@@ -28,10 +29,12 @@ import type { ExtractionMap } from '../../core/normalize/extraction.js';
 export class SqliteStore implements RunStore {
   readonly dialect = 'sqlite' as const;
   private readonly writer: SqliteRunWriter;
+  private readonly reader: RowReader;
   private closed = false;
 
   constructor(readonly db: Database) {
     this.writer = new SqliteRunWriter(db);
+    this.reader = new RowReader(db);
   }
 
   async upsertRun(run: NormalizedRun, options: UpsertOptions = {}): Promise<UpsertOutcome> {
@@ -119,7 +122,7 @@ export class SqliteStore implements RunStore {
   }
 
   async all(sql: string, params: readonly SqlValue[] = []): Promise<Row[]> {
-    return this.db.prepare(sql).all(...params) as Row[];
+    return this.reader.all(sql, params);
   }
 
   async explain(sql: string, params: readonly SqlValue[] = []): Promise<string[]> {
