@@ -45,12 +45,11 @@ export async function compareGroups(
   let from: string;
   if (metric.scope === 'objective' && (OBJECTIVE_STAT_COLUMNS as readonly string[]).includes(metric.stat)) {
     // Start from the objective's rows rather than computing a value for every run. CROSS JOIN fixes that
-    // order: SQLite's planner otherwise may loop over runs and rescan the objective's rows. The rows come
-    // in run_key order (idx_obj_run_key covers both means), so the probes into the runs walk neighbouring
+    // order: SQLite's planner otherwise may loop over runs and rescan the objective's rows. For raw_mean
+    // the rows come in run_key order (idx_obj_run_key), so the probes into the runs walk neighbouring
     // pages: 92 → 34 ms at 100K runs against idx_obj_name's value order.
     params.push(metric.name);
-    const ordered =
-      metric.stat === 'raw_mean' || metric.stat === 'normalized_mean' ? ' INDEXED BY idx_obj_run_key' : '';
+    const ordered = metric.stat === 'raw_mean' ? ' INDEXED BY idx_obj_run_key' : '';
     from = `SELECT ${groupSql} AS g, o.${metric.stat} AS v FROM run_objectives o${ordered} CROSS JOIN training_runs r ON r.run_key = o.run_key
           WHERE o.objective_name = ? AND o.${metric.stat} IS NOT NULL AND ${live}`;
   } else {

@@ -177,6 +177,19 @@ describe('group comparison', () => {
     }
   });
 
+  it('compares an objective statistic other than raw_mean (normalized_mean)', async () => {
+    const result = await compareGroups(store, {
+      by: 'gradient_method',
+      metric: 'objective.COMT_activity.normalized_mean',
+    });
+    for (const group of result.groups) {
+      const values = specs.filter((s) => s.gradient_method === group.group).map((s) => obj(s, 'COMT_activity')! / 2);
+      expect(group.n).toBe(values.length);
+      expect(group.mean).toBeCloseTo(values.reduce((a, b) => a + b, 0) / values.length, 10);
+    }
+    expect(result.groups).toHaveLength(4);
+  });
+
   it('groups by a config path and compares a summary metric', async () => {
     const result = await compareGroups(store, { by: 'config.training.batch_size', metric: 'summary."train/loss"' });
     expect(result.groups.map((g) => g.group).sort()).toEqual([16, 128, 32, 64].sort());
