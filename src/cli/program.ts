@@ -18,7 +18,7 @@ export const COMMAND_MODULES: ReadonlyArray<{ commands: readonly string[]; load:
     },
   },
   {
-    commands: ['migrate', 'attributes', 'objectives'],
+    commands: ['migrate', 'compact', 'attributes', 'objectives'],
     load: async () => [(await import('./commands/schema.js')).registerSchemaCommands],
   },
   { commands: ['dev'], load: async () => [(await import('./commands/dev.js')).registerDevCommands] },

@@ -143,5 +143,11 @@ export interface RunStore {
   setAttachments(runId: string, attachments: Attachments): Promise<boolean>;
   /** Throws unless a write transaction can start now (readiness probe). */
   checkWritable(): Promise<void>;
+  /**
+   * Rewrites the database densely (SQLite: VACUUM). A big load fills indexes in arrival order and leaves
+   * them partly empty; at 100K runs this took the file from 1583 to 1523 MB in 23 s. Needs the database to
+   * itself and free disk space for a copy while it runs.
+   */
+  compact(): Promise<{ beforeBytes: number; afterBytes: number }>;
   close(): Promise<void>;
 }

@@ -1,4 +1,5 @@
 import { writeFileSync } from 'node:fs';
+import Database from 'better-sqlite3';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { corpus } from '../helpers/corpus.js';
@@ -27,7 +28,17 @@ describe('traindb CLI', () => {
   it('lists every command in --help', async () => {
     const { code, stdout } = await runCli(['--help']);
     expect(code).toBe(0);
-    for (const command of ['ingest', 'backfill', 'query', 'compare', 'attributes', 'objectives', 'migrate', 'dev']) {
+    for (const command of [
+      'ingest',
+      'backfill',
+      'query',
+      'compare',
+      'attributes',
+      'objectives',
+      'migrate',
+      'compact',
+      'dev',
+    ]) {
       expect(stdout).toMatch(new RegExp(`^\\s+${command}\\b`, 'm'));
     }
   });
@@ -185,5 +196,54 @@ describe('a database path that does not exist', () => {
     expect(stderr).toMatch(/no database at .*typo\.sqlite/);
     const { existsSync } = await import('node:fs');
     expect(existsSync(missing)).toBe(false);
+  });
+});
+
+describe('traindb compact', () => {
+  it('gives back free pages and leaves every answer as it was', async () => {
+    const file = join(dir, 'compact.sqlite');
+    expect((await runCli(['ingest', '--file', join(dir, 'runs.json'), '--db', file])).code).toBe(0);
+    // Free pages, as a big load's page splits or a dropped table leave them.
+    const raw = new Database(file);
+    raw.exec(
+      "CREATE TABLE junk AS WITH RECURSIVE n(i) AS (SELECT 1 UNION ALL SELECT i + 1 FROM n WHERE i < 20000) SELECT i, printf('%0200d', i) AS pad FROM n; DROP TABLE junk;",
+    );
+    raw.close();
+    const before = await runCli([
+      'query',
+      '--db',
+      file,
+      '-c',
+      'run_id,objective.DRD5_activity',
+      '-n',
+      '100',
+      '--format',
+      'json',
+    ]);
+
+    const { code, stdout } = await runCli(['compact', '--db', file]);
+    expect(code).toBe(0);
+    const m = /compacted .*compact\.sqlite: ([\d.]+) MB -> ([\d.]+) MB in [\d.]+ s/.exec(stdout);
+    expect(m).not.toBeNull();
+    expect(Number(m![1]) - Number(m![2])).toBeGreaterThan(3);
+    const after = await runCli([
+      'query',
+      '--db',
+      file,
+      '-c',
+      'run_id,objective.DRD5_activity',
+      '-n',
+      '100',
+      '--format',
+      'json',
+    ]);
+    expect(after.stdout).toBe(before.stdout);
+    expect(JSON.parse(after.stdout)).toHaveLength(5);
+  });
+
+  it('refuses a database that does not exist', async () => {
+    const { code, stderr } = await runCli(['compact', '--db', join(dir, 'nope.sqlite')]);
+    expect(code).toBe(2);
+    expect(stderr).toMatch(/no database at/);
   });
 });

@@ -23,6 +23,19 @@ export function registerSchemaCommands(program: Command): void {
 
   withDatabaseOptions(
     program
+      .command('compact')
+      .description('rewrite the database densely after a big load (SQLite VACUUM; needs it to itself)'),
+  ).action(async (flags: DatabaseFlags) => {
+    const started = Date.now();
+    const { beforeBytes, afterBytes } = await withStore(flags, (store) => store.compact(), { mustExist: true });
+    const mb = (bytes: number) => `${(bytes / 1048576).toFixed(1)} MB`;
+    console.log(
+      `compacted ${configFrom(flags).database}: ${mb(beforeBytes)} -> ${mb(afterBytes)} in ${((Date.now() - started) / 1000).toFixed(1)} s`,
+    );
+  });
+
+  withDatabaseOptions(
+    program
       .command('attributes')
       .description('list every config/summary/system path that can be filtered on')
       .option('--source <source>', 'config, summary, system or meta')

@@ -285,6 +285,20 @@ export class SqliteStore implements RunStore {
     return s;
   }
 
+  async compact(): Promise<{ beforeBytes: number; afterBytes: number }> {
+    // Pages still in the WAL are part of the database: fold them in before measuring.
+    this.db.pragma('wal_checkpoint(TRUNCATE)');
+    const beforeBytes = this.sizeBytes();
+    this.db.exec('VACUUM');
+    this.db.pragma('wal_checkpoint(TRUNCATE)');
+    return { beforeBytes, afterBytes: this.sizeBytes() };
+  }
+
+  private sizeBytes(): number {
+    const pages = this.db.pragma('page_count', { simple: true }) as number;
+    return pages * (this.db.pragma('page_size', { simple: true }) as number);
+  }
+
   async close(): Promise<void> {
     if (this.closed) return;
     this.closed = true;
