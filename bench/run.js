@@ -52,6 +52,7 @@ const { values: opts } = parseArgs({
     batch: { type: 'string', default: '500' }, // ingestNodes' own default
     ingest: { type: 'string', default: 'auto' }, // auto | manual | ingestNodes | ingestStream
     serial: { type: 'boolean', default: false }, // do not ask the library for parallel normalization
+    'keep-indexes': { type: 'boolean', default: false }, // do not ask for a bulk load (indexes set aside, rebuilt at the end)
     'poll-cycles': { type: 'string', default: '5' },
     'poll-runs': { type: 'string', default: '50' },
     'skip-duckdb': { type: 'boolean', default: false },
@@ -425,6 +426,9 @@ const ingestMethod = chooseIngest();
 const canParallel = existsSync(join(DIST, 'jobs', 'normalize-worker.js'));
 const ingestOptions = { batchSize: BATCH };
 if (canParallel && !opts.serial) ingestOptions.parallel = true;
+// `bulk` (secondary indexes set aside while loading into a small database, rebuilt at the end, inside the
+// timed ingest) is what `traindb ingest` asks for; an older ingestNodes ignores it.
+if (!opts['keep-indexes']) ingestOptions.bulk = true;
 
 async function drainOutcomes(outcomes) {
   for (const o of outcomes) {

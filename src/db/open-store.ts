@@ -41,6 +41,8 @@ export async function openStore(
     const store = new SqliteStore(db);
     // Rows of a seed-v1 database get their objectives and attribute index now, once.
     if (migration.upgradedFromV1) await store.indexStoredRuns(options.extraction);
+    // A bulk load that died before rebuilding the indexes it set aside: rebuild them now.
+    await store.healDeferredIndexes();
     return { store, migration };
   } catch (error) {
     db.close();

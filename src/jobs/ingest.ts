@@ -29,6 +29,11 @@ export interface IngestOptions extends NormalizeOptions, UpsertOptions {
   batchSize?: number;
   /** Normalize on a worker thread while the main thread writes (bulk loads; default off). */
   parallel?: boolean;
+  /**
+   * A bulk load (a file, a whole project): into a database that holds fewer than 5,000 runs, secondary
+   * indexes are set aside for the load and rebuilt at the end (RunStore.deferSecondaryIndexes).
+   */
+  bulk?: boolean;
 }
 
 /**
@@ -41,8 +46,18 @@ export async function ingestNodes(
   options: IngestOptions = {},
   summary: IngestSummary = emptySummary(),
 ): Promise<IngestSummary> {
-  const { batchSize = 500, parallel = false, extraction, launchIdKey, entity, project, ...upsert } = options;
+  const {
+    batchSize = 500,
+    parallel = false,
+    bulk = false,
+    extraction,
+    launchIdKey,
+    entity,
+    project,
+    ...upsert
+  } = options;
   const normalizer = createNormalizer({ extraction, launchIdKey, entity, project }, parallel);
+  const deferred = bulk && (await store.deferSecondaryIndexes());
   try {
     // Pipeline: while batch n is written, batch n+1 is being normalized (on the worker when parallel).
     let inFlight: Promise<NormalizeResult[]> | null = null;
@@ -54,6 +69,7 @@ export async function ingestNodes(
     if (inFlight) await write(store, await inFlight, upsert, summary);
   } finally {
     await normalizer.close();
+    if (deferred) await store.restoreSecondaryIndexes();
   }
   return summary;
 }

@@ -33,6 +33,7 @@ export function registerIngest(program: Command): void {
         // A file load is CPU-bound: normalizing on a worker thread while this one writes was about 1.25x
         // faster at 20K runs (bench/README.md).
         parallel: true,
+        bulk: true,
       }),
     );
     summary.failed.unshift(...streamed);

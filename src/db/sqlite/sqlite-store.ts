@@ -19,6 +19,7 @@ import type {
 import type { Statement } from 'better-sqlite3';
 import { SqliteRunWriter } from './run-writer.js';
 import { RowReader } from './read-rows.js';
+import { abandonedIndexes, deferIndexes, restoreIndexes } from './deferred-indexes.js';
 import type { ExtractionMap } from '../../core/normalize/extraction.js';
 
 /**
@@ -283,6 +284,25 @@ export class SqliteStore implements RunStore {
       this.statements.set(sql, s);
     }
     return s;
+  }
+
+  async deferSecondaryIndexes(options: { maxRuns?: number } = {}): Promise<boolean> {
+    const maxRuns = options.maxRuns ?? 5000;
+    return this.db
+      .transaction(() => {
+        const { n } = this.db.prepare('SELECT count(*) AS n FROM training_runs').get() as { n: number };
+        return n < maxRuns && deferIndexes(this.db, new Date().toISOString()).length > 0;
+      })
+      .immediate();
+  }
+
+  async restoreSecondaryIndexes(): Promise<string[]> {
+    return this.db.transaction(() => restoreIndexes(this.db)).immediate();
+  }
+
+  /** Rebuilds indexes set aside by a bulk load whose process died; a live load is left alone. */
+  async healDeferredIndexes(): Promise<string[]> {
+    return abandonedIndexes(this.db) ? this.restoreSecondaryIndexes() : [];
   }
 
   async compact(): Promise<{ beforeBytes: number; afterBytes: number }> {
