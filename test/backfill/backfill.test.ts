@@ -62,9 +62,20 @@ describe('backfill over HTTP against the W&B emulator', () => {
   it('copies a multi-page project exactly in ceil(N / page) + a few requests', async () => {
     const runs = generateRuns({ runs: 120, seed: 3, entity: ENTITY, project: PROJECT });
     await start(runs);
-    const result = await runBackfill(client(), store, { entity: ENTITY, project: PROJECT, normalize, pageSize: 25 });
+    const indexes = () => store.all("SELECT name FROM sqlite_master WHERE type = 'index' ORDER BY name");
+    const before = await indexes();
+    // As a bulk load (indexes set aside while copying): everything must be back at the end.
+    const result = await runBackfill(client(), store, {
+      entity: ENTITY,
+      project: PROJECT,
+      normalize,
+      pageSize: 25,
+      bulkMinRuns: 1,
+    });
     expect(result).toMatchObject({ inserted: 120, failed: [], total: 120 });
     await expectMirror(runs);
+    expect(await indexes()).toEqual(before);
+    expect(await store.all('SELECT * FROM deferred_indexes')).toEqual([]);
     // 1 runCount + ceil(120/25) = 5 pages; allow a small constant, never one request per run.
     expect(emulator.stats().requests).toBeLessThanOrEqual(Math.ceil(120 / 25) + 2);
   });
@@ -143,11 +154,13 @@ describe('backfill over HTTP against the W&B emulator', () => {
       normalize,
       pageSize: 10,
       signal: abort.signal,
+      bulkMinRuns: 1, // an interrupted bulk load must still put its indexes back
       onProgress: () => {
         if (++pages === 3) abort.abort(new Error('test interrupt'));
       },
     }).catch(() => undefined);
     const done = (await store.all('SELECT count(*) AS n FROM training_runs'))[0]!['n'] as number;
+    expect(await store.all('SELECT * FROM deferred_indexes')).toEqual([]);
     expect(done).toBeGreaterThan(0);
     expect(done).toBeLessThan(60);
     emulator.resetStats();
