@@ -209,34 +209,15 @@ describe('traindb compact', () => {
       "CREATE TABLE junk AS WITH RECURSIVE n(i) AS (SELECT 1 UNION ALL SELECT i + 1 FROM n WHERE i < 20000) SELECT i, printf('%0200d', i) AS pad FROM n; DROP TABLE junk;",
     );
     raw.close();
-    const before = await runCli([
-      'query',
-      '--db',
-      file,
-      '-c',
-      'run_id,objective.DRD5_activity',
-      '-n',
-      '100',
-      '--format',
-      'json',
-    ]);
+    const answer = () => runCli(['query', '--db', file, '-c', 'run_id,objective.DRD5_activity', '--format', 'json']);
+    const before = await answer();
 
     const { code, stdout } = await runCli(['compact', '--db', file]);
     expect(code).toBe(0);
     const m = /compacted .*compact\.sqlite: ([\d.]+) MB -> ([\d.]+) MB in [\d.]+ s/.exec(stdout);
     expect(m).not.toBeNull();
     expect(Number(m![1]) - Number(m![2])).toBeGreaterThan(3);
-    const after = await runCli([
-      'query',
-      '--db',
-      file,
-      '-c',
-      'run_id,objective.DRD5_activity',
-      '-n',
-      '100',
-      '--format',
-      'json',
-    ]);
+    const after = await answer();
     expect(after.stdout).toBe(before.stdout);
     expect(JSON.parse(after.stdout)).toHaveLength(5);
   });
