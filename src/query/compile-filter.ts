@@ -6,6 +6,8 @@ import { attributeRef, columnName, keyOf, type FieldContext } from './resolve-fi
 export interface CompiledSql {
   sql: string;
   params: SqlValue[];
+  /** Set when the whole filter is `r.run_key IN (<keyset.sql>)`: the run keys it selects, from indexes. */
+  keyset?: { sql: string; params: SqlValue[] };
 }
 
 /**
@@ -23,7 +25,9 @@ export interface CompiledSql {
  */
 export function compileFilter(expr: FilterExpr, ctx: FieldContext, input: string): CompiledSql {
   const part = compile(expr, false, ctx, input);
-  return { sql: part.sql, params: part.params };
+  return part.keyset
+    ? { sql: part.sql, params: part.params, keyset: part.keyset }
+    : { sql: part.sql, params: part.params };
 }
 
 /**

@@ -6,7 +6,7 @@ import { mongoToFilter } from './filter/mongo.js';
 import { parseFilter } from './filter/parser.js';
 import { compileFilter } from './compile-filter.js';
 import { fieldLabel, fieldValueSql, parseField } from './field-sql.js';
-import { collectFields, resolveFields } from './resolve-fields.js';
+import { collectFields, columnName, resolveFields } from './resolve-fields.js';
 import { OBJECTIVE_STAT_COLUMNS } from '../core/normalize/objectives.js';
 
 export const DEFAULT_COLUMNS = [
@@ -137,8 +137,19 @@ export async function compileRunQuery(store: RunStore, options: FindRunsOptions 
       columns,
     };
   }
+  // A first page of a broad filter: rather than look up and sort every match (94 ms for 46,000 matches
+  // at 100K runs), walk the runs in the index order of the sort column and keep those in the key set,
+  // which stops after the page (28 ms). For a selective filter that walk would pass most runs in vain
+  // (0.9 → 39 ms), hence the capped count first. `+` keeps SQLite from answering the IN by run_key.
+  // Only descending: an ascending order puts NULLs last, which no SQLite index is stored in.
+  const walkable =
+    first?.desc === true && first.field.scope === 'column' && INDEX_ORDERED.has(columnName(first.field, text));
+  // A compound key set (INTERSECT/UNION) is not estimated: counting it costs as much as answering it.
+  const single = where.keyset && !/\b(INTERSECT|UNION)\b/.test(where.keyset.sql) ? where.keyset : undefined;
+  const broad = single && walkable ? await isBroad(store, single, maxRunKey) : false;
+  const innerWhere = broad ? where.sql.replace(/^r\.run_key IN \(/, '+r.run_key IN (') : where.sql;
   const innerParams: SqlValue[] = [...where.params];
-  const inner = `SELECT r.run_key AS k FROM training_runs r WHERE ${live}${where.sql} ORDER BY ${orderBy(orderKeys, innerParams)}`;
+  const inner = `SELECT r.run_key AS k FROM training_runs r WHERE ${live}${innerWhere} ORDER BY ${orderBy(orderKeys, innerParams)}`;
   const outerParams: SqlValue[] = [];
   const outerOrder = orderBy(orderKeys, outerParams);
   const directParams: SqlValue[] = [...selectParams, ...where.params];
@@ -152,6 +163,27 @@ export async function compileRunQuery(store: RunStore, options: FindRunsOptions 
 
 /** Above this many rows a query selects its columns directly instead of through late materialization. */
 const LATE_MATERIALIZATION_LIMIT = 1000;
+
+/** Run columns with an index of their own (the seed's), which a first page can be read in the order of. */
+const INDEX_ORDERED: ReadonlySet<string> = new Set([
+  'created_at',
+  'status',
+  'gradient_method',
+  'host',
+  'batch_size',
+  'learning_rate',
+]);
+
+/** Whether a key set holds at least 5% of the runs, counting no further than that. */
+async function isBroad(
+  store: RunStore,
+  keyset: { sql: string; params: SqlValue[] },
+  maxRunKey: number,
+): Promise<boolean> {
+  const threshold = Math.max(1, Math.ceil(maxRunKey * 0.05));
+  const rows = await store.all(`SELECT count(*) AS n FROM (${keyset.sql} LIMIT ${threshold})`, keyset.params);
+  return Number(rows[0]?.['n']) >= threshold;
+}
 
 /**
  * NULLs last in both directions, written so an index can still serve the order: SQLite sorts NULLs

@@ -141,6 +141,38 @@ describe('the filter language on every kind of attribute', () => {
   });
 });
 
+describe('the first page, newest first', () => {
+  // 5% of the 48 runs is 3: a filter matching more is broad, and its page is read by walking the runs
+  // (at 100K runs SQLite walks idx_created_at; here it scans the small covering index) instead of looking
+  // up each match by run_key.
+  it.each([
+    ["tags = 'baseline'", /SCAN r USING/, (s: RunSpec) => (s.tags ?? []).includes('baseline')],
+    [
+      'objective.DRD5_activity > 0.98',
+      /SEARCH r USING COVERING INDEX idx_runs_narrow \(run_key=\?/,
+      (s: RunSpec) => obj(s, 'DRD5_activity')! > 0.98,
+    ],
+  ])('%s', async (where, plan, pred) => {
+    const explained = await explainRuns(store, { where, limit: 5 });
+    expect(explained.plan.join('\n')).toMatch(plan);
+    const newestFirst = specs
+      .filter(pred)
+      .sort((a, b) =>
+        b.createdAt! < a.createdAt!
+          ? -1
+          : b.createdAt! > a.createdAt!
+            ? 1
+            : expectedRunId(a) < expectedRunId(b)
+              ? -1
+              : 1,
+      )
+      .slice(0, 5)
+      .map(expectedRunId);
+    const rows = await findRuns(store, { where, columns: ['run_id'], limit: 5 });
+    expect(rows.map((r) => r['run_id'])).toEqual(newestFirst);
+  });
+});
+
 describe('answered from indexes, not by parsing JSON', () => {
   it.each([
     ['config.training.gradient_accumulation_steps > 4', /SEARCH run_attributes USING PRIMARY KEY/],
