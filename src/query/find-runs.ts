@@ -146,7 +146,8 @@ export async function compileRunQuery(store: RunStore, options: FindRunsOptions 
     first?.desc === true && first.field.scope === 'column' && INDEX_ORDERED.has(columnName(first.field, text));
   // A compound key set (INTERSECT/UNION) is not estimated: counting it costs as much as answering it.
   const single = where.keyset && !/\b(INTERSECT|UNION)\b/.test(where.keyset.sql) ? where.keyset : undefined;
-  const broad = single && walkable ? await isBroad(store, single, maxRunKey) : false;
+  const broad =
+    single && walkable && limit <= LATE_MATERIALIZATION_LIMIT ? await isBroad(store, single, maxRunKey) : false;
   const innerWhere = broad ? where.sql.replace(/^r\.run_key IN \(/, '+r.run_key IN (') : where.sql;
   const innerParams: SqlValue[] = [...where.params];
   const inner = `SELECT r.run_key AS k FROM training_runs r WHERE ${live}${innerWhere} ORDER BY ${orderBy(orderKeys, innerParams)}`;
