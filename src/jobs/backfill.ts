@@ -80,18 +80,6 @@ export async function runBackfill(
   // at the end instead of being maintained page by page (the store declines for a larger database).
   const deferred = total >= (options.bulkMinRuns ?? BULK_MIN_RUNS) && (await store.deferSecondaryIndexes());
   try {
-    await copyPages();
-  } finally {
-    if (deferred) await store.restoreSecondaryIndexes();
-  }
-
-  if (!options.signal?.aborted) {
-    const detail: BackfillDetail = { scope, done, complete: true };
-    await store.setSyncState({ entity, project, kind: KIND, cursor: null, detail: JSON.stringify(detail) });
-  }
-  return { ...summary, entity, project, total, pages, resumed: Boolean(resume), elapsedMs: Date.now() - started };
-
-  async function copyPages(): Promise<void> {
     for await (const page of client.listRuns({
       entity,
       project,
@@ -119,7 +107,15 @@ export async function runBackfill(
       }
       options.onProgress?.({ done, total: Math.max(total, done), pages, resumedAt });
     }
+  } finally {
+    if (deferred) await store.restoreSecondaryIndexes();
   }
+
+  if (!options.signal?.aborted) {
+    const detail: BackfillDetail = { scope, done, complete: true };
+    await store.setSyncState({ entity, project, kind: KIND, cursor: null, detail: JSON.stringify(detail) });
+  }
+  return { ...summary, entity, project, total, pages, resumed: Boolean(resume), elapsedMs: Date.now() - started };
 }
 
 /** Below this many runs, maintaining the indexes as the pages arrive costs less than rebuilding them. */
