@@ -4,7 +4,7 @@ import type { Row, RunStore } from '../db/store.js';
 import type { FieldRef, FilterExpr } from './filter/ast.js';
 import { mongoToFilter } from './filter/mongo.js';
 import { parseFilter } from './filter/parser.js';
-import { compileFilter } from './compile-filter.js';
+import { compileFilter, type Keyset } from './compile-filter.js';
 import { fieldLabel, fieldValueSql, parseField } from './field-sql.js';
 import { collectFields, columnName, resolveFields } from './resolve-fields.js';
 import { OBJECTIVE_STAT_COLUMNS } from '../core/normalize/objectives.js';
@@ -145,10 +145,11 @@ export async function compileRunQuery(store: RunStore, options: FindRunsOptions 
   const walkable =
     first?.desc === true && first.field.scope === 'column' && INDEX_ORDERED.has(columnName(first.field, text));
   // A compound key set (INTERSECT/UNION) is not estimated: counting it costs as much as answering it.
-  const single = where.keyset && !/\b(INTERSECT|UNION)\b/.test(where.keyset.sql) ? where.keyset : undefined;
+  const single = where.keyset && !where.keyset.compound ? where.keyset : undefined;
   const broad =
     single && walkable && limit <= LATE_MATERIALIZATION_LIMIT ? await isBroad(store, single, maxRunKey) : false;
-  const innerWhere = broad ? where.sql.replace(/^r\.run_key IN \(/, '+r.run_key IN (') : where.sql;
+  // Same parameters as where.sql: for a key set the whole filter is `r.run_key IN (<keyset>)`.
+  const innerWhere = broad && single ? `+r.run_key IN (${single.sql})` : where.sql;
   const innerParams: SqlValue[] = [...where.params];
   const inner = `SELECT r.run_key AS k FROM training_runs r WHERE ${live}${innerWhere} ORDER BY ${orderBy(orderKeys, innerParams)}`;
   const outerParams: SqlValue[] = [];
@@ -176,11 +177,7 @@ const INDEX_ORDERED: ReadonlySet<string> = new Set([
 ]);
 
 /** Whether a key set holds at least 5% of the runs, counting no further than that. */
-async function isBroad(
-  store: RunStore,
-  keyset: { sql: string; params: SqlValue[] },
-  maxRunKey: number,
-): Promise<boolean> {
+async function isBroad(store: RunStore, keyset: Keyset, maxRunKey: number): Promise<boolean> {
   const threshold = Math.max(1, Math.ceil(maxRunKey * 0.05));
   const rows = await store.all(`SELECT count(*) AS n FROM (${keyset.sql} LIMIT ${threshold})`, keyset.params);
   return Number(rows[0]?.['n']) >= threshold;
