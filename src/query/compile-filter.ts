@@ -93,7 +93,7 @@ function leaf(
     const keyId = ctx.keyIds.get(keyOf(attr));
     if (keyId === undefined) return { sql: expr.kind === 'null' && !expr.negated ? '1 = 1' : '1 = 0', nullable: false };
     params.push(keyId);
-    // One seek per bucket of 4,096 runs (see migration 004); without the bucket list, a scan of the key.
+    // One seek per bucket of 512 runs (see migrations 004 and 007); without the bucket list, a scan of the key.
     const subquery = 'SELECT run_key FROM run_attributes WHERE key_id = ? AND run_bucket IN run_buckets';
     if (expr.kind === 'null')
       return expr.negated ? positive(subquery) : { sql: `r.run_key NOT IN (${subquery})`, nullable: false };

@@ -181,12 +181,12 @@ describe('upsert', () => {
   });
 });
 
-describe('the attribute index is clustered in buckets of 4,096 run keys', () => {
-  it('finds, updates and deletes rows in every bucket, and each row carries run_key >> 12', async () => {
+describe('the attribute index is clustered in buckets of 512 run keys', () => {
+  it('finds, updates and deletes rows in every bucket, and each row carries run_key >> 9', async () => {
     await ingestNodes(store, [makeRun({ name: 'low', gas: 8, kl: 0.05 })]);
-    // A run key far ahead, as in a database with ~9,000 runs: the next runs land in bucket 2.
+    // A run key far ahead, as in a database with ~1,100 runs: the next runs land in bucket 2.
     const raw = new Database(path);
-    raw.exec("INSERT INTO training_runs (run_id, run_key, status) VALUES ('placeholder', 9000, 'launched')");
+    raw.exec("INSERT INTO training_runs (run_id, run_key, status) VALUES ('placeholder', 1100, 'launched')");
     raw.close();
     await ingestNodes(store, [
       makeRun({ name: 'high', gas: 8, kl: 0.05, updatedAt: '2026-03-01T10:00:00' }),
@@ -195,8 +195,8 @@ describe('the attribute index is clustered in buckets of 4,096 run keys', () => 
     const buckets = await store.all('SELECT DISTINCT run_key, run_bucket FROM run_attributes ORDER BY run_key');
     expect(buckets).toEqual([
       { run_key: 1, run_bucket: 0 },
-      { run_key: 9001, run_bucket: 2 },
-      { run_key: 9002, run_bucket: 2 },
+      { run_key: 1101, run_bucket: 2 },
+      { run_key: 1102, run_bucket: 2 },
     ]);
     expect(await store.all('SELECT run_bucket FROM run_buckets')).toEqual([
       { run_bucket: 0 },

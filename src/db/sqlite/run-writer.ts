@@ -370,8 +370,8 @@ export class SqliteRunWriter {
 
 const ATTR_CHUNK = 100;
 
-/** Must equal the shift in migration 004 (`run_bucket = run_key >> 12`): blocks of 4,096 runs. */
-const RUN_BUCKET_SIZE = 4096;
+/** Must equal the shift in migration 007 (`run_bucket = run_key >> 9`): blocks of 512 runs. */
+const RUN_BUCKET_SIZE = 512;
 
 function runBucket(runKey: number): number {
   return Math.floor(runKey / RUN_BUCKET_SIZE);

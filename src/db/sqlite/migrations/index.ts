@@ -5,6 +5,7 @@ import * as m003 from './003-active-runs-index.js';
 import * as m004 from './004-bucketed-attributes.js';
 import * as m005 from './005-objective-run-order-index.js';
 import * as m006 from './006-deferred-indexes.js';
+import * as m007 from './007-smaller-run-buckets.js';
 
 export interface SqliteMigration {
   version: number;
@@ -13,4 +14,4 @@ export interface SqliteMigration {
 }
 
 /** Forward-only, in order. Never edit a shipped migration: add the next one. */
-export const SQLITE_MIGRATIONS: readonly SqliteMigration[] = [m001, m002, m003, m004, m005, m006];
+export const SQLITE_MIGRATIONS: readonly SqliteMigration[] = [m001, m002, m003, m004, m005, m006, m007];
