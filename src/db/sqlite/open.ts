@@ -25,6 +25,10 @@ export function openSqliteFile(path: string, options: { readonly?: boolean } = {
     db.pragma('journal_mode = WAL');
     db.pragma('synchronous = NORMAL');
     db.pragma('journal_size_limit = 67108864');
+    // 16 MB instead of SQLite's 2 MB: a batch of runs touches the newest pages of ~200 attribute keys
+    // plus random pages of the run-id indexes, more than 2 MB holds once the database is large. Writing
+    // 5,000 runs into a 100K-run database: 990-1,090 -> 915-978 µs/run; 64 MB gained nothing more.
+    db.pragma('cache_size = -16384');
   }
   db.pragma('foreign_keys = ON');
   // REGEXP backs the filter language's `~` and W&B's `$regex`.
