@@ -49,7 +49,7 @@ const { values: opts } = parseArgs({
     'v1-repeat': { type: 'string' },
     warmup: { type: 'string', default: '3' },
     budget: { type: 'string', default: '120' }, // seconds of timed calls per query and way, at most
-    batch: { type: 'string', default: '500' }, // ingestNodes' own default
+    batch: { type: 'string', default: '250' }, // ingestNodes' own default
     ingest: { type: 'string', default: 'auto' }, // auto | manual | ingestNodes | ingestStream
     serial: { type: 'boolean', default: false }, // do not ask the library for parallel normalization
     'keep-indexes': { type: 'boolean', default: false }, // do not ask for a bulk load (indexes set aside, rebuilt at the end)

@@ -25,7 +25,10 @@ export function emptySummary(): IngestSummary {
 }
 
 export interface IngestOptions extends NormalizeOptions, UpsertOptions {
-  /** Runs written per transaction (default 500): fewer commits, same per-run isolation on failure. */
+  /**
+   * Runs written per transaction (default 250). Bigger batches commit less often and wrote 100K runs
+   * about 15% faster at 500, but each batch lives in two V8 heaps: peak RSS went from 297 to 381 MB.
+   */
   batchSize?: number;
   /** Normalize on a worker thread while the main thread writes (bulk loads; default off). */
   parallel?: boolean;
@@ -47,7 +50,7 @@ export async function ingestNodes(
   summary: IngestSummary = emptySummary(),
 ): Promise<IngestSummary> {
   const {
-    batchSize = 500,
+    batchSize = 250,
     parallel = false,
     bulk = false,
     extraction,

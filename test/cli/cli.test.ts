@@ -49,9 +49,15 @@ describe('traindb CLI', () => {
     expect(result.stderr).toMatch(/failed: run \(line 11\): not valid JSON/);
     expect(result.stdout).toMatch(/ingested 50 runs .*: 48 new, 0 updated, 0 unchanged, 0 older than stored, 2 failed/);
     expect(result.code).toBe(3);
-    const again = await runCli(['ingest', '--file', join(dir, 'runs.json'), '--db', db]);
+    const again = await runCli(['ingest', '--file', join(dir, 'runs.json'), '--db', db, '--batch-size', '2']);
     expect(again.stdout).toMatch(/0 new, 0 updated, 5 unchanged/);
     expect(again.code).toBe(0);
+  });
+
+  it('refuses a --batch-size that is not a whole number >= 1, naming the value', async () => {
+    const result = await runCli(['ingest', '--file', join(dir, 'runs.json'), '--db', db, '--batch-size', '0.5']);
+    expect(result.stderr).toMatch(/--batch-size must be a whole number >= 1, got 0\.5/);
+    expect(result.code).not.toBe(0);
   });
 
   it('queries with the filter language in json and csv', async () => {
