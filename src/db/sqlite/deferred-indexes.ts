@@ -62,8 +62,10 @@ export function abandonedIndexes(db: Database): boolean {
 }
 
 function isAlive(owner: string): boolean {
-  const [host, pid] = [owner.slice(0, owner.lastIndexOf(':')), Number(owner.slice(owner.lastIndexOf(':') + 1))];
   if (owner === OWNER) return true;
+  const colon = owner.lastIndexOf(':');
+  const host = owner.slice(0, colon);
+  const pid = Number(owner.slice(colon + 1));
   // Another machine's process cannot be checked; a SQLite file is not shared across machines anyway.
   if (host !== hostname() || !Number.isInteger(pid)) return false;
   try {
