@@ -142,14 +142,15 @@ export interface RunStore {
   /** Sets attachment columns of one run; false when no such run. */
   setAttachments(runId: string, attachments: Attachments): Promise<boolean>;
   /**
-   * Bulk loads: sets aside secondary indexes that take random inserts, when the database holds fewer than
-   * `maxRuns` runs (default 5,000; past that, rebuilding them costs more than it saves). Returns whether
-   * it did; then `restoreSecondaryIndexes` must follow. Queries stay correct meanwhile, only slower, and a
-   * load that dies before restoring is healed the next time the database is opened.
+   * Starts a bulk load. Into a database holding fewer than `maxRuns` runs (default 5,000; past that,
+   * rebuilding costs more than it saves) the secondary indexes that take random inserts are set aside.
+   * Into an empty database, commits also skip fsync until the load ends. Returns whether anything changed;
+   * then `endBulkLoad` must follow. Queries stay correct meanwhile, only slower, and a load that dies
+   * before ending is healed the next time the database is opened.
    */
-  deferSecondaryIndexes(options?: { maxRuns?: number }): Promise<boolean>;
-  /** Rebuilds indexes set aside by `deferSecondaryIndexes`; returns their names. */
-  restoreSecondaryIndexes(): Promise<string[]>;
+  beginBulkLoad(options?: { maxRuns?: number }): Promise<boolean>;
+  /** Rebuilds the indexes set aside by `beginBulkLoad` (returns their names) and flushes the files to disk. */
+  endBulkLoad(): Promise<string[]>;
   /** Throws unless a write transaction can start now (readiness probe). */
   checkWritable(): Promise<void>;
   /**

@@ -34,7 +34,8 @@ export interface IngestOptions extends NormalizeOptions, UpsertOptions {
   parallel?: boolean;
   /**
    * A bulk load (a file, a whole project): into a database that holds fewer than 5,000 runs, secondary
-   * indexes are set aside for the load and rebuilt at the end (RunStore.deferSecondaryIndexes).
+   * indexes are set aside for the load and rebuilt at the end; into an empty one, commits also skip fsync
+   * until the end (RunStore.beginBulkLoad).
    */
   bulk?: boolean;
 }
@@ -60,7 +61,7 @@ export async function ingestNodes(
     ...upsert
   } = options;
   const normalizer = createNormalizer({ extraction, launchIdKey, entity, project }, parallel);
-  const deferred = bulk && (await store.deferSecondaryIndexes());
+  const deferred = bulk && (await store.beginBulkLoad());
   try {
     // Pipeline: while batch n is written, batch n+1 is being normalized (on the worker when parallel).
     let inFlight: Promise<NormalizeResult[]> | null = null;
@@ -72,7 +73,7 @@ export async function ingestNodes(
     if (inFlight) await write(store, await inFlight, upsert, summary);
   } finally {
     await normalizer.close();
-    if (deferred) await store.restoreSecondaryIndexes();
+    if (deferred) await store.endBulkLoad();
   }
   return summary;
 }

@@ -2,6 +2,8 @@ import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import { spawnSync } from 'node:child_process';
 import { hostname } from 'node:os';
 import Database from 'better-sqlite3';
+import { statSync } from 'node:fs';
+import type { SqliteStore } from '../../src/db/sqlite/sqlite-store.js';
 import { openStore } from '../../src/db/open-store.js';
 import { DEFERRABLE_INDEXES } from '../../src/db/sqlite/deferred-indexes.js';
 import type { RunStore } from '../../src/db/store.js';
@@ -34,7 +36,7 @@ const expectedCompleted = specs
 describe('secondary indexes set aside during a bulk load', () => {
   it('are dropped, queries stay right without them, and they come back exactly as they were', async () => {
     const before = await indexes(store);
-    expect(await store.deferSecondaryIndexes()).toBe(true);
+    expect(await store.beginBulkLoad()).toBe(true);
     const during = await indexes(store);
     for (const name of DEFERRABLE_INDEXES) expect(during.join('\n')).not.toContain(`${name}:`);
     await ingestNodes(
@@ -42,7 +44,7 @@ describe('secondary indexes set aside during a bulk load', () => {
       specs.map((s) => makeRun(s)),
     );
     expect(await completedIds(store)).toEqual(expectedCompleted);
-    expect((await store.restoreSecondaryIndexes()).sort()).toEqual([...DEFERRABLE_INDEXES].sort());
+    expect((await store.endBulkLoad()).sort()).toEqual([...DEFERRABLE_INDEXES].sort());
     expect(await indexes(store)).toEqual(before);
     expect(await store.all('SELECT * FROM deferred_indexes')).toEqual([]);
     expect(await completedIds(store)).toEqual(expectedCompleted);
@@ -66,13 +68,34 @@ describe('secondary indexes set aside during a bulk load', () => {
       specs.slice(0, 3).map((s) => makeRun(s)),
     );
     const before = await indexes(store);
-    expect(await store.deferSecondaryIndexes({ maxRuns: 3 })).toBe(false);
+    expect(await store.beginBulkLoad({ maxRuns: 3 })).toBe(false);
     expect(await indexes(store)).toEqual(before);
+  });
+
+  it('into an empty database, commits skip fsync until the load ends; into one with runs they do not', async () => {
+    const synchronous = () => (store as SqliteStore).db.pragma('synchronous', { simple: true });
+    expect(synchronous()).toBe(1); // NORMAL
+    expect(await store.beginBulkLoad()).toBe(true);
+    expect(synchronous()).toBe(0); // OFF
+    await ingestNodes(
+      store,
+      specs.map((s) => makeRun(s)),
+    );
+    await store.endBulkLoad();
+    expect(synchronous()).toBe(1);
+    // The load's pages are in the database file itself, not left in the WAL.
+    expect(statSync(`${path}-wal`).size).toBe(0);
+    expect(await completedIds(store)).toEqual(expectedCompleted);
+
+    // Fewer than 5,000 runs: its indexes are set aside again, but what it holds keeps its fsync.
+    expect(await store.beginBulkLoad()).toBe(true);
+    expect(synchronous()).toBe(1);
+    await store.endBulkLoad();
   });
 
   it('are rebuilt on the next open when the loading process died, and not while it lives', async () => {
     const before = await indexes(store);
-    await store.deferSecondaryIndexes();
+    await store.beginBulkLoad();
     await store.close();
     // The loading process (this one) is alive: opening again leaves its load alone.
     ({ store } = await openStore(path));

@@ -1,7 +1,7 @@
 import type { Database } from 'better-sqlite3';
 
 /**
- * Secondary indexes set aside during a bulk load (see SqliteStore.deferSecondaryIndexes), with the SQL
+ * Secondary indexes set aside during a bulk load (see SqliteStore.beginBulkLoad), with the SQL
  * that recreates them and the process that did it (`host:pid`). A row whose process is gone means the
  * load died before rebuilding them: opening the database rebuilds them.
  */
