@@ -149,7 +149,7 @@ describe('the first page, newest first', () => {
     ["tags = 'baseline'", /SCAN r USING/, (s: RunSpec) => (s.tags ?? []).includes('baseline')],
     [
       'objective.DRD5_activity > 0.98',
-      /SEARCH r USING COVERING INDEX idx_runs_narrow \(run_key=\?/,
+      /SEARCH r USING COVERING INDEX idx_runs_order \(run_key=\?/,
       (s: RunSpec) => obj(s, 'DRD5_activity')! > 0.98,
     ],
   ])('%s', async (where, plan, pred) => {
