@@ -78,7 +78,7 @@ export async function runBackfill(
 
   // A whole project into a (nearly) empty database is a bulk load: random-insert indexes are rebuilt once
   // at the end instead of being maintained page by page (the store declines for a larger database).
-  const deferred = total >= (options.bulkMinRuns ?? BULK_MIN_RUNS) && (await store.beginBulkLoad());
+  const bulkLoad = total >= (options.bulkMinRuns ?? BULK_MIN_RUNS) && (await store.beginBulkLoad());
   try {
     for await (const page of client.listRuns({
       entity,
@@ -108,7 +108,7 @@ export async function runBackfill(
       options.onProgress?.({ done, total: Math.max(total, done), pages, resumedAt });
     }
   } finally {
-    if (deferred) await store.endBulkLoad();
+    if (bulkLoad) await store.endBulkLoad();
   }
 
   if (!options.signal?.aborted) {

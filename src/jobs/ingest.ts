@@ -61,7 +61,7 @@ export async function ingestNodes(
     ...upsert
   } = options;
   const normalizer = createNormalizer({ extraction, launchIdKey, entity, project }, parallel);
-  const deferred = bulk && (await store.beginBulkLoad());
+  const bulkLoad = bulk && (await store.beginBulkLoad());
   try {
     // Pipeline: while batch n is written, batch n+1 is being normalized (on the worker when parallel).
     let inFlight: Promise<NormalizeResult[]> | null = null;
@@ -73,7 +73,7 @@ export async function ingestNodes(
     if (inFlight) await write(store, await inFlight, upsert, summary);
   } finally {
     await normalizer.close();
-    if (deferred) await store.endBulkLoad();
+    if (bulkLoad) await store.endBulkLoad();
   }
   return summary;
 }

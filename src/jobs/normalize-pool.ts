@@ -41,8 +41,8 @@ export function packResults(results: readonly NormalizeResult[]): PackedBatch {
 }
 
 /**
- * Packs results one at a time, so the worker can drop each run's attribute objects as soon as the run is
- * normalized instead of holding a whole batch of them (less for the young-generation GC to copy).
+ * Packs results one at a time: each run's attribute objects become garbage as soon as the run is packed,
+ * instead of living until the whole batch is normalized.
  */
 export class BatchPacker {
   // One map of paths per source: a composite "source + path" string key cost ~25 µs/run to build and hash.

@@ -1,3 +1,4 @@
+import { closeSync, fsyncSync, openSync } from 'node:fs';
 import type { Database } from 'better-sqlite3';
 import type { SqlValue } from '../../core/columns.js';
 import type { NormalizedRun } from '../../core/normalize/run.js';
@@ -19,7 +20,6 @@ import type {
 import type { Statement } from 'better-sqlite3';
 import { SqliteRunWriter } from './run-writer.js';
 import { RowReader } from './read-rows.js';
-import { closeSync, fsyncSync, openSync } from 'node:fs';
 import { abandonedIndexes, deferIndexes, restoreIndexes } from './deferred-indexes.js';
 import type { ExtractionMap } from '../../core/normalize/extraction.js';
 
@@ -309,16 +309,19 @@ export class SqliteStore implements RunStore {
   }
 
   async endBulkLoad(): Promise<string[]> {
-    const restored = this.db.transaction(() => restoreIndexes(this.db)).immediate();
-    if (this.unsynced) {
-      this.db.pragma('synchronous = NORMAL');
-      this.db.pragma('wal_checkpoint(TRUNCATE)');
-      // Pages checkpointed while fsync was off may still be only in the OS cache: flush both files now.
-      fsyncIfExists(this.db.name);
-      fsyncIfExists(`${this.db.name}-wal`);
-      this.unsynced = false;
+    try {
+      return this.db.transaction(() => restoreIndexes(this.db)).immediate();
+    } finally {
+      // Even when the rebuild failed: later commits must be durable again.
+      if (this.unsynced) {
+        this.unsynced = false;
+        this.db.pragma('synchronous = NORMAL');
+        this.db.pragma('wal_checkpoint(TRUNCATE)');
+        // Pages checkpointed while fsync was off may still be only in the OS cache: flush both files now.
+        fsyncIfExists(this.db.name);
+        fsyncIfExists(`${this.db.name}-wal`);
+      }
     }
-    return restored;
   }
 
   /** Rebuilds indexes set aside by a bulk load whose process died; a live load is left alone. */
