@@ -310,7 +310,7 @@ export class SqliteStore implements RunStore {
 
   async endBulkLoad(): Promise<string[]> {
     try {
-      return this.db.transaction(() => restoreIndexes(this.db)).immediate();
+      return this.rebuildDeferredIndexes();
     } finally {
       // Even when the rebuild failed: later commits must be durable again.
       if (this.unsynced) {
@@ -326,7 +326,11 @@ export class SqliteStore implements RunStore {
 
   /** Rebuilds indexes set aside by a bulk load whose process died; a live load is left alone. */
   async healDeferredIndexes(): Promise<string[]> {
-    return abandonedIndexes(this.db) ? this.db.transaction(() => restoreIndexes(this.db)).immediate() : [];
+    return abandonedIndexes(this.db) ? this.rebuildDeferredIndexes() : [];
+  }
+
+  private rebuildDeferredIndexes(): string[] {
+    return this.db.transaction(() => restoreIndexes(this.db)).immediate();
   }
 
   async compact(): Promise<{ beforeBytes: number; afterBytes: number }> {
