@@ -1,5 +1,5 @@
 import { CommanderError } from 'commander';
-import { TraindbError } from '../core/errors.js';
+import { isBadInput } from '../core/errors.js';
 import { EXIT } from './context.js';
 import { buildProgram } from './program.js';
 
@@ -13,9 +13,7 @@ async function main(argv: string[]): Promise<void> {
       process.exitCode = error.exitCode === 0 ? EXIT.ok : EXIT.usage;
       return;
     }
-    const usage =
-      error instanceof TraindbError &&
-      ['INVALID_FILTER', 'UNKNOWN_ATTRIBUTE', 'INVALID_INPUT', 'INVALID_CONFIG'].includes(error.code);
+    const usage = isBadInput(error);
     console.error(`traindb: ${error instanceof Error ? error.message : String(error)}`);
     if (process.env['TRAINDB_DEBUG'] && error instanceof Error) console.error(error.stack);
     process.exitCode = usage ? EXIT.usage : EXIT.failure;

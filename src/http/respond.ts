@@ -1,5 +1,5 @@
 import type { IncomingMessage, ServerResponse } from 'node:http';
-import { TraindbError } from '../core/errors.js';
+import { isBadInput, TraindbError } from '../core/errors.js';
 
 /** An error with the HTTP status to answer; its message is safe to show. */
 export class HttpError extends Error {
@@ -12,13 +12,14 @@ export class HttpError extends Error {
   }
 }
 
-const BAD_INPUT = new Set(['INVALID_FILTER', 'UNKNOWN_ATTRIBUTE', 'INVALID_INPUT', 'INVALID_CONFIG', 'INVALID_RUN']);
-
 /** The status and message an error maps to; anything unexpected is a 500 that reveals nothing. */
 export function errorResponse(error: unknown): { status: number; body: { error: string } } {
   if (error instanceof HttpError) return { status: error.status, body: { error: error.message } };
-  if (error instanceof TraindbError && BAD_INPUT.has(error.code))
-    return { status: 400, body: { error: error.message } };
+  if (isBadInput(error)) return { status: 400, body: { error: error.message } };
+  if (error instanceof TraindbError && error.code === 'NOT_FOUND')
+    return { status: 404, body: { error: error.message } };
+  if (error instanceof TraindbError && (error.code === 'QUERY_TIMEOUT' || error.code === 'UNAVAILABLE'))
+    return { status: 503, body: { error: error.message } };
   return { status: 500, body: { error: 'internal error (see the daemon log)' } };
 }
 

@@ -236,3 +236,63 @@ function parseOrder(text: string): { field: FieldRef; desc: boolean } {
   }
   return { field: parseField(t), desc };
 }
+
+/** One page of a run query. */
+export interface RunPage {
+  rows: Row[];
+  /** The result columns, in order (empty for `*`: every run column). */
+  columns: string[];
+  /** Opaque cursor for the page after this one (pass it as `after`), or null on the last page. */
+  next: string | null;
+}
+
+export interface FindRunsPageOptions extends FindRunsOptions {
+  /** The `next` of the previous page; absent or null for the first page. */
+  after?: string | null;
+}
+
+/**
+ * One page of matches: at most `limit` rows, and a cursor for the rest. Following `next` until it is null
+ * visits every match exactly once, in order.
+ */
+// Interface first; the cursor is an offset for now and becomes a keyset cursor (sort values + run_id).
+export async function findRunsPage(store: RunStore, options: FindRunsPageOptions = {}): Promise<RunPage> {
+  const limit = options.limit ?? 100;
+  const offset = decodeCursor(options.after);
+  const q = await compileRunQuery(store, { ...options, limit: offset + limit + 1 });
+  const rows = await findRuns(store, { ...options, limit: offset + limit + 1 });
+  const page = rows.slice(offset, offset + limit);
+  const more = rows.length > offset + limit;
+  return { rows: page, columns: q.columns, next: more ? encodeCursor(offset + limit) : null };
+}
+
+/** How many runs match a filter (no limit). */
+export async function countRuns(
+  store: RunStore,
+  options: Pick<FindRunsOptions, 'where' | 'includeDeleted'> = {},
+): Promise<number> {
+  const { expr, text } = toFilterExpr(options.where);
+  const ctx = await resolveFields(store, collectFields(expr), text);
+  const where = compileFilter(expr, ctx, text);
+  const live = options.includeDeleted ? '' : 'r.deleted_at IS NULL AND ';
+  const rows = await store.all(`SELECT count(*) AS n FROM training_runs r WHERE ${live}${where.sql}`, where.params);
+  return Number(rows[0]?.['n'] ?? 0);
+}
+
+function encodeCursor(offset: number): string {
+  return Buffer.from(JSON.stringify({ o: offset })).toString('base64url');
+}
+
+function decodeCursor(cursor: string | null | undefined): number {
+  if (cursor === undefined || cursor === null || cursor === '') return 0;
+  try {
+    const value = JSON.parse(Buffer.from(cursor, 'base64url').toString('utf8')) as { o?: unknown };
+    if (typeof value.o === 'number' && Number.isInteger(value.o) && value.o >= 0) return value.o;
+  } catch {
+    // fall through to the error below
+  }
+  throw new TraindbError(
+    'INVALID_INPUT',
+    `not a page cursor: '${cursor.slice(0, 80)}'; pass the 'next' of a previous page`,
+  );
+}
