@@ -55,6 +55,8 @@ const ATTRIBUTES: Record<string, (node: WandbRunNode) => unknown> = {
   job_type: (n) => n.jobType,
   host: (n) => n.host,
   sweep: (n) => n.sweepName,
+  // The project's entity: every run of a project has the same one, so it filters all or nothing.
+  entity: (n) => n.project?.entityName,
   sweepName: (n) => n.sweepName,
   username: (n) => n.user?.username,
   createdAt: (n) => n.createdAt,
@@ -66,7 +68,8 @@ const ATTRIBUTES: Record<string, (node: WandbRunNode) => unknown> = {
 };
 
 export function parseFieldKey(key: string): FieldSpec {
-  const attr = ATTRIBUTES[key];
+  // Own keys only: "toString" or "__proto__" are not attributes of a run.
+  const attr = Object.hasOwn(ATTRIBUTES, key) ? ATTRIBUTES[key] : undefined;
   if (attr) return { kind: 'attr', key, get: attr };
   if (key.startsWith('config.')) {
     const [top, ...sub] = key.slice('config.'.length).split('.');

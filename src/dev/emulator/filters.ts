@@ -5,16 +5,24 @@
  * an operator on an array field (tags) matches when any element matches.
  */
 import { badArgument } from './errors.js';
-import type { FieldSpec, RunDoc } from './fields.js';
+import type { Lookup, RunDoc } from './fields.js';
 import { lookup, MISSING, parseFieldKey } from './fields.js';
 
-export type Predicate = (doc: RunDoc) => boolean;
+export type Predicate<D = RunDoc> = (doc: D) => boolean;
 
-const MATCH_ALL: Predicate = () => true;
+/** Turns a filter key into a getter (throwing badArgument for a key the document kind does not have). */
+export type KeyResolver<D> = (key: string) => (doc: D) => Lookup;
 
-/** Parses the JSON string (null / "" / "{}" mean no filter) and compiles it. */
-export function compileFilters(filters: unknown): Predicate {
-  if (filters === null || filters === undefined || filters === '') return MATCH_ALL;
+const runKey: KeyResolver<RunDoc> = (key) => {
+  const field = parseFieldKey(key);
+  return (doc) => lookup(doc, field);
+};
+
+/** Parses the JSON string (null / "" / "{}" mean no filter) and compiles it; run keys by default. */
+export function compileFilters(filters: unknown): Predicate;
+export function compileFilters<D>(filters: unknown, resolve: KeyResolver<D>): Predicate<D>;
+export function compileFilters(filters: unknown, resolve: KeyResolver<unknown> = runKey as KeyResolver<unknown>) {
+  if (filters === null || filters === undefined || filters === '') return () => true;
   // JSONString: real W&B wants a string here; an inlined object is a client bug worth catching.
   if (typeof filters !== 'string') throw badArgument('filters must be a JSON string (JSONString), not an object');
   let parsed: unknown;
@@ -24,21 +32,21 @@ export function compileFilters(filters: unknown): Predicate {
     throw badArgument(`filters is not valid JSON: ${(error as Error).message}`);
   }
   if (!isPlainObject(parsed)) throw badArgument('filters must be a JSON object');
-  return compileQuery(parsed);
+  return compileQuery(parsed, resolve);
 }
 
 function isPlainObject(value: unknown): value is Record<string, unknown> {
   return value !== null && typeof value === 'object' && !Array.isArray(value);
 }
 
-function compileQuery(query: Record<string, unknown>): Predicate {
-  const parts: Predicate[] = [];
+function compileQuery<D>(query: Record<string, unknown>, resolve: KeyResolver<D>): Predicate<D> {
+  const parts: Predicate<D>[] = [];
   for (const [key, value] of Object.entries(query)) {
     if (key === '$and' || key === '$or' || key === '$nor') {
       if (!Array.isArray(value)) throw badArgument(`${key} takes an array`);
       const subs = value.map((q) => {
         if (!isPlainObject(q)) throw badArgument(`${key} items must be objects`);
-        return compileQuery(q);
+        return compileQuery(q, resolve);
       });
       if (key === '$and') parts.push((d) => subs.every((p) => p(d)));
       else if (key === '$or') parts.push((d) => subs.some((p) => p(d)));
@@ -46,10 +54,10 @@ function compileQuery(query: Record<string, unknown>): Predicate {
     } else if (key.startsWith('$')) {
       throw badArgument(`unsupported operator ${key} at query level`);
     } else {
-      parts.push(compileField(parseFieldKey(key), value));
+      parts.push(compileField(resolve(key), value));
     }
   }
-  if (parts.length === 1) return parts[0] as Predicate;
+  if (parts.length === 1) return parts[0] as Predicate<D>;
   return (d) => parts.every((p) => p(d));
 }
 
@@ -61,9 +69,9 @@ function isOperatorObject(value: unknown): value is Record<string, unknown> {
 
 type ValueTest = (value: unknown) => boolean;
 
-function compileField(field: FieldSpec, condition: unknown): Predicate {
+function compileField<D>(get: (doc: D) => Lookup, condition: unknown): Predicate<D> {
   const test = isOperatorObject(condition) ? compileOperators(condition) : compileOperators({ $eq: condition });
-  return (doc) => test(lookup(doc, field));
+  return (doc) => test(get(doc));
 }
 
 function compileOperators(ops: Record<string, unknown>): ValueTest {

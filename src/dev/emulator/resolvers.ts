@@ -4,9 +4,14 @@
  * every query is validated first.
  */
 import type { WandbRunNode } from '../../core/wandb-run.js';
-import { offsetToCursor, cursorToOffset } from './cursors.js';
-import { badArgument } from './errors.js';
+import { checkCounts, decodeCursor, sliceConnection } from './connection.js';
+import type { ConnectionArgs } from './connection.js';
+import { offsetToCursor } from './cursors.js';
+import { compileFilters } from './filters.js';
+import { serverInfo } from './server-info.js';
 import type { RunStore, StoredProject } from './store.js';
+import { sweepKey } from './sweeps.js';
+import type { SweepRecord } from './sweeps.js';
 import type { PageInfoForHook } from './types.js';
 
 /** Per-request state shared by the resolvers. */
@@ -95,9 +100,9 @@ export class RunView {
   get sweepName(): string | null {
     return this.node.sweepName ?? null;
   }
-  get sweep(): { id: string; name: string; displayName: string | null } | null {
+  get sweep(): SweepView | null {
     const s = this.node.sweepName;
-    return s ? { id: b64(`Sweep:${s}`), name: s, displayName: null } : null;
+    return s ? this.projectView.findSweep(s) : null;
   }
   get commit(): string | null {
     return this.node.commit ?? null;
@@ -177,23 +182,61 @@ export class RunView {
   }
 }
 
-interface ConnectionArgs {
+interface RunsArgs extends ConnectionArgs {
   filters?: unknown;
   order?: string | null;
-  after?: string | null;
-  before?: string | null;
-  first?: number | null;
-  last?: number | null;
 }
 
-function decodeCursor(cursor: string, argName: string): number {
-  const offset = cursorToOffset(cursor);
-  if (offset === undefined) throw badArgument(`invalid cursor for "${argName}": ${cursor}`);
-  return offset;
+/** A sweep of a project; the record is computed by the store (seeded or derived from runs). */
+export class SweepView {
+  constructor(
+    private readonly s: SweepRecord,
+    private readonly projectView: ProjectView,
+  ) {}
+
+  get id(): string {
+    return b64(`Sweep:${this.projectView.internalId}:${this.s.name}`);
+  }
+  get name(): string {
+    return this.s.name;
+  }
+  get displayName(): string | null {
+    return this.s.displayName;
+  }
+  get method(): string {
+    return this.s.method;
+  }
+  get state(): string {
+    return this.s.state;
+  }
+  get description(): string | null {
+    return this.s.description;
+  }
+  get bestLoss(): number | null {
+    return this.s.bestLoss;
+  }
+  get config(): string {
+    return this.s.config;
+  }
+  get createdAt(): string {
+    return this.s.createdAt;
+  }
+  get updatedAt(): string | null {
+    return this.s.updatedAt;
+  }
+  get runCount(): number {
+    return this.s.runCount;
+  }
+  get runCountExpected(): number | null {
+    return this.s.runCountExpected;
+  }
 }
 
 export class ProjectView {
-  constructor(private readonly p: StoredProject) {}
+  constructor(
+    private readonly p: StoredProject,
+    private readonly store: RunStore,
+  ) {}
 
   get internalNumber(): number {
     return this.p.internalId;
@@ -222,14 +265,39 @@ export class ProjectView {
   get readOnly(): boolean {
     return false;
   }
+  get isBenchmark(): boolean {
+    return false;
+  }
+  /** W&B's project owner; the emulator does not model users beyond runs' authors. */
+  get user(): null {
+    return null;
+  }
+  get totalSweeps(): number {
+    return this.store.listSweeps(this.p).length;
+  }
+
+  findSweep(name: string): SweepView | null {
+    const record = this.store.listSweeps(this.p).find((s) => s.name === name);
+    return record ? new SweepView(record, this) : null;
+  }
+
+  sweep(args: { sweepName: string }): SweepView | null {
+    return this.findSweep(args.sweepName);
+  }
+
+  sweeps(args: ConnectionArgs & { filters?: unknown }, ctx: ResolverContext): unknown {
+    const predicate = compileFilters(args.filters, sweepKey);
+    const all = this.store.listSweeps(this.p).filter((s) => predicate(s));
+    const { edges, pageInfo } = sliceConnection(all, args, ctx.maxPageSize, (s) => new SweepView(s, this));
+    return { edges, pageInfo };
+  }
 
   runCount(args: { filters?: unknown }, ctx: ResolverContext): number {
     return ctx.store.query(this.p, args.filters, null).length;
   }
 
-  async runs(args: ConnectionArgs, ctx: ResolverContext): Promise<unknown> {
-    if (args.first != null && args.first < 0) throw badArgument('first must be non-negative');
-    if (args.last != null && args.last < 0) throw badArgument('last must be non-negative');
+  async runs(args: RunsArgs, ctx: ResolverContext): Promise<unknown> {
+    checkCounts(args);
     let start = args.after ? decodeCursor(args.after, 'after') + 1 : 0;
     await ctx.beforePage({
       entity: this.p.entity,
@@ -283,8 +351,16 @@ export function createRootValue(): Record<string, unknown> {
     project(args: { name?: string | null; entityName?: string | null }, ctx: ResolverContext): ProjectView | null {
       if (!args.name) return null;
       const p = ctx.store.getProject(args.entityName ?? ctx.defaultEntity, args.name);
-      return p ? new ProjectView(p) : null;
+      return p ? new ProjectView(p, ctx.store) : null;
     },
+    /** api.projects(entity): the entity's projects in creation order. */
+    models(args: ConnectionArgs & { entityName?: string | null }, ctx: ResolverContext): unknown {
+      const entity = args.entityName ?? ctx.defaultEntity;
+      const all = ctx.store.listProjects().filter((p) => p.entity === entity);
+      const { edges, pageInfo } = sliceConnection(all, args, ctx.maxPageSize, (p) => new ProjectView(p, ctx.store));
+      return { edges, pageInfo };
+    },
+    serverInfo: () => serverInfo(),
     viewer(_args: { entityName?: string | null }, ctx: ResolverContext): unknown {
       const entities = [...new Set(ctx.store.listProjects().map((p) => p.entity))];
       return {
@@ -294,6 +370,7 @@ export function createRootValue(): Record<string, unknown> {
         email: 'emulator@localhost',
         entity: ctx.defaultEntity,
         admin: false,
+        deletedAt: null,
         flags: '{}',
         apiKeys: { edges: [] },
         teams: () => ({ edges: entities.map((e) => ({ node: entityView(e) })) }),

@@ -2,7 +2,9 @@
  * The W&B emulator: POST /graphql on 127.0.0.1, HTTP Basic auth, every query validated against
  * src/wandb/schema.graphql and executed by graphql-js over the in-memory store, with failures injected
  * on demand. Request handling order: auth (401) → body → hooks.onRequest → rate limiter / faults →
- * GraphQL syntax and validation (400) → execution (200, resolver errors in `errors`) → poison check (500).
+ * GraphQL syntax, mutations (the emulator is read-only) and validation (400) → execution (200, resolver
+ * errors in `errors`) → poison check (500). The log gets one line per request: warn for 4xx, error for
+ * 5xx and for a 200 that carries `errors` (a failure the status hides).
  */
 import { createServer } from 'node:http';
 import type { IncomingMessage, ServerResponse } from 'node:http';
@@ -14,10 +16,12 @@ import { FaultPlan, RateLimiter } from './faults.js';
 import { basicPassword, BodyTooLarge, readBody, send, sendJson } from './http.js';
 import { createRootValue } from './resolvers.js';
 import type { ResolverContext } from './resolvers.js';
+import { describeOperations, unknownFieldsAndArguments, writeOperations } from './rejections.js';
 import { loadWandbSchema } from './schema.js';
 import { RunStore } from './store.js';
 import type {
   EmulatorHooks,
+  EmulatorLogLevel,
   EmulatorStats,
   FaultKind,
   FaultOptions,
@@ -29,6 +33,22 @@ import type {
 } from './types.js';
 
 const MAX_PAGE_RECORDS = 10_000;
+const MAX_LOGGED_MESSAGE = 300;
+
+/** What a handled request adds to its log line; a plain string logs at the level its status implies. */
+type Outcome = string | { note: string; level: EmulatorLogLevel };
+
+function clip(text: string): string {
+  return text.length > MAX_LOGGED_MESSAGE ? `${text.slice(0, MAX_LOGGED_MESSAGE)}…` : text;
+}
+
+/** "errors=2: <first message> at project.sweep" for a 200 answer that carries errors. */
+function describeErrors(errors: readonly { message: string; path?: readonly (string | number)[] }[]): string {
+  const first = errors[0];
+  if (!first) return 'errors=0';
+  const at = first.path && first.path.length > 0 ? ` at ${first.path.join('.')}` : '';
+  return `errors=${errors.length}: ${clip(first.message)}${at}`;
+}
 
 interface ParsedRequest {
   query: string;
@@ -83,7 +103,10 @@ export async function startWandbEmulator(opts: WandbEmulatorOptions = {}): Promi
   if (apiKeys.some((k) => typeof k !== 'string' || k === '')) throw new TypeError('API keys must be non-empty strings');
   const now = opts.now ?? Date.now;
   const store = new RunStore(now);
-  for (const seed of opts.projects ?? []) store.addRuns(seed.entity, seed.project, seed.runs);
+  for (const seed of opts.projects ?? []) {
+    store.addRuns(seed.entity, seed.project, seed.runs);
+    if (seed.sweeps) store.setSweeps(seed.entity, seed.project, seed.sweeps);
+  }
   const defaultEntity = opts.defaultEntity ?? opts.projects?.[0]?.entity ?? 'emulator';
   const maxPageSize = opts.maxPageSize ?? 1000;
   const compression = opts.compression ?? true;
@@ -174,7 +197,7 @@ export async function startWandbEmulator(opts: WandbEmulatorOptions = {}): Promi
     }
   };
 
-  const handleGraphql = async (req: IncomingMessage, res: ServerResponse, number: number): Promise<string> => {
+  const handleGraphql = async (req: IncomingMessage, res: ServerResponse, number: number): Promise<Outcome> => {
     const password = basicPassword(req.headers.authorization);
     if (password === undefined || !apiKeys.includes(password)) {
       countStatus(401);
@@ -232,6 +255,8 @@ export async function startWandbEmulator(opts: WandbEmulatorOptions = {}): Promi
     const fault = faults.next();
     if (fault) {
       const outcome = await applyFault(fault, req, res);
+      if (outcome === 'done' && fault.kind === 'graphqlError')
+        return { note: `${parsed.label} fault=graphqlError`, level: 'error' };
       if (outcome === 'done') return `${parsed.label} fault=${fault.kind}`;
       truncate = outcome === 'truncate';
     }
@@ -242,11 +267,30 @@ export async function startWandbEmulator(opts: WandbEmulatorOptions = {}): Promi
       sendJson(req, res, 400, { errors: [parsed.syntaxError?.toJSON() ?? { message: 'Syntax Error' }] });
       return `${parsed.label} syntax error`;
     }
+    const writes = writeOperations(parsed.document);
+    if (writes.length > 0) {
+      const what = describeOperations(writes);
+      countStatus(400);
+      sendJson(req, res, 400, {
+        errors: [
+          {
+            message: `The W&B emulator is read-only: it answers queries, not ${what}. Nothing was changed.`,
+            extensions: { code: 'READ_ONLY' },
+          },
+        ],
+      });
+      return `${parsed.label} refused ${what}`;
+    }
     const validationErrors = validate(schema, parsed.document);
     if (validationErrors.length > 0) {
       countStatus(400);
       sendJson(req, res, 400, { errors: validationErrors.map((e) => e.toJSON()) });
-      return `${parsed.label} invalid`;
+      const unknown = unknownFieldsAndArguments(schema, parsed.document);
+      const why =
+        unknown.length > 0
+          ? `not in the schema: ${unknown.join(', ')}`
+          : clip(validationErrors.map((e) => e.message).join(' | '));
+      return `${parsed.label} invalid (${why})`;
     }
 
     const served = new Set<string>();
@@ -289,7 +333,10 @@ export async function startWandbEmulator(opts: WandbEmulatorOptions = {}): Promi
     const status = 'data' in result ? 200 : 400;
     countStatus(status);
     sendJson(req, res, status, result, { compress: compression, truncateAt: truncate ? 'half' : undefined });
-    return `${parsed.label}${truncate ? ' fault=truncate' : ''}`;
+    const note = `${parsed.label}${truncate ? ' fault=truncate' : ''}`;
+    if (result.errors && result.errors.length > 0)
+      return { note: `${note} ${describeErrors(result.errors)}`, level: status === 200 ? 'error' : 'warn' };
+    return note;
   };
 
   const server = createServer((req, res) => {
@@ -297,8 +344,15 @@ export async function startWandbEmulator(opts: WandbEmulatorOptions = {}): Promi
     const number = ++requestNumber;
     stats.requests++;
     const path = (req.url ?? '/').split('?')[0];
-    const done = (note: string): void =>
-      log?.(`${req.method} ${path} ${res.statusCode} ${note} ${Date.now() - started}ms`);
+    const done = (outcome: Outcome): void => {
+      if (!log) return;
+      const note = typeof outcome === 'string' ? outcome : outcome.note;
+      const status = res.statusCode;
+      const level: EmulatorLogLevel =
+        typeof outcome === 'string' ? (status >= 500 ? 'error' : status >= 400 ? 'warn' : 'info') : outcome.level;
+      const prefix = level === 'info' ? '' : `${level.toUpperCase()} `;
+      log(`${prefix}${req.method} ${path} ${status} ${note} ${Date.now() - started}ms`, level);
+    };
     if (path === '/healthz' && req.method === 'GET') {
       countStatus(200);
       send(req, res, { status: 200, contentType: 'text/plain', body: 'ok\n' });
@@ -341,6 +395,7 @@ export async function startWandbEmulator(opts: WandbEmulatorOptions = {}): Promi
     port: address.port,
     apiKey: apiKeys[0] as string,
     addRuns: (entity, project, nodes) => store.addRuns(entity, project, nodes),
+    setSweeps: (entity, project, sweeps) => store.setSweeps(entity, project, sweeps),
     setProject: (entity, project, nodes) => store.setProject(entity, project, nodes),
     removeProject: (entity, project) => store.removeProject(entity, project),
     updateRun: (entity, project, name, patch, o) => store.updateRun(entity, project, name, patch, o),

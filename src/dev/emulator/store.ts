@@ -9,6 +9,8 @@ import { formatWandbTime, parseWandbTime, toWandbTime } from '../wandb-time.js';
 import { compileFilters } from './filters.js';
 import { RunDoc } from './fields.js';
 import { parseOrder, sortDocs } from './order.js';
+import { collectSweeps, normalizeSweepSeed } from './sweeps.js';
+import type { SweepRecord, SweepSeed } from './sweeps.js';
 
 export interface StoredProject {
   entity: string;
@@ -18,6 +20,8 @@ export interface StoredProject {
   /** Bumped on every change; the query cache is keyed on it. */
   version: number;
   runs: Map<string, WandbRunNode>;
+  /** Sweeps seeded explicitly; runs' sweepNames add the others (see sweeps.ts). */
+  sweeps: Map<string, SweepSeed>;
 }
 
 export type RunPatch = Partial<Omit<WandbRunNode, 'name'>>;
@@ -45,6 +49,7 @@ function wandbTime(value: string | null | undefined): string | null | undefined 
 export class RunStore {
   private readonly projects = new Map<string, StoredProject>();
   private readonly queryCache = new Map<string, WandbRunNode[]>();
+  private readonly sweepCache = new WeakMap<StoredProject, { version: number; sweeps: SweepRecord[] }>();
   private nextInternalId = 1;
 
   constructor(private readonly now: () => number = Date.now) {}
@@ -72,6 +77,7 @@ export class RunStore {
         createdAt: formatWandbTime(this.now()),
         version: 0,
         runs: new Map(),
+        sweeps: new Map(),
       };
       this.projects.set(key, p);
     }
@@ -119,6 +125,25 @@ export class RunStore {
       p.runs.set(n.name, n);
     }
     this.touch(p);
+  }
+
+  /** Adds or replaces sweeps (creating the project). */
+  setSweeps(entity: string, project: string, sweeps: Iterable<SweepSeed>): void {
+    const p = this.ensureProject(entity, project);
+    for (const seed of sweeps) {
+      const s = normalizeSweepSeed(seed);
+      p.sweeps.set(s.name, s);
+    }
+    this.touch(p);
+  }
+
+  /** The project's sweeps, seeded and run-derived (recomputed after any change to the project). */
+  listSweeps(p: StoredProject): SweepRecord[] {
+    const hit = this.sweepCache.get(p);
+    if (hit && hit.version === p.version) return hit.sweeps;
+    const sweeps = collectSweeps(p.sweeps, p.runs.values(), p.createdAt);
+    this.sweepCache.set(p, { version: p.version, sweeps });
+    return sweeps;
   }
 
   removeProject(entity: string, project: string): boolean {

@@ -1,6 +1,10 @@
 /** Public option and result types of the W&B emulator. */
 import type { WandbRunNode } from '../../core/wandb-run.js';
 import type { RunPatch, UpdateOptions } from './store.js';
+import type { SweepSeed } from './sweeps.js';
+
+/** info: answered; warn: refused (4xx); error: failed (5xx) or a 200 whose body carries `errors`. */
+export type EmulatorLogLevel = 'info' | 'warn' | 'error';
 
 /** One injected failure. Each kind mimics something W&B (or a proxy in front of it) really does. */
 export type FaultSpec =
@@ -81,6 +85,8 @@ export interface ProjectSeed {
   entity: string;
   project: string;
   runs: Iterable<WandbRunNode>;
+  /** Sweeps with their config, method, state...; runs' sweepNames without a seed get derived sweeps. */
+  sweeps?: Iterable<SweepSeed>;
 }
 
 export interface WandbEmulatorOptions {
@@ -107,8 +113,12 @@ export interface WandbEmulatorOptions {
   now?: () => number;
   /** Schema file override (default: src/wandb/schema.graphql). */
   schemaPath?: string;
-  /** One line per request (method, status, operation, time, fault); never headers or keys. */
-  log?: (line: string) => void;
+  /**
+   * One line per request (method, status, operation, time, fault; the names of rejected fields and
+   * arguments; the first error of a 200 that carries errors); never headers, keys or variables. Lines
+   * at warn/error level also start with "WARN "/"ERROR ".
+   */
+  log?: (line: string, level: EmulatorLogLevel) => void;
 }
 
 export interface PageRecord {
@@ -136,6 +146,8 @@ export interface WandbEmulator {
   /** The first accepted API key (handy for tests). */
   readonly apiKey: string;
   addRuns(entity: string, project: string, nodes: Iterable<WandbRunNode>): void;
+  /** Adds or replaces sweeps of a project (creating it). */
+  setSweeps(entity: string, project: string, sweeps: Iterable<SweepSeed>): void;
   setProject(entity: string, project: string, nodes: Iterable<WandbRunNode>): void;
   removeProject(entity: string, project: string): boolean;
   updateRun(
