@@ -1,4 +1,4 @@
-import { existsSync } from 'node:fs';
+import { existsSync, statSync } from 'node:fs';
 import { TraindbError } from '../core/errors.js';
 import { migrateSqlite, type MigrationReport } from './sqlite/migrate.js';
 import { openSqliteFile } from './sqlite/open.js';
@@ -11,17 +11,22 @@ export interface OpenedStore {
   migration: MigrationReport;
 }
 
+export interface OpenStoreOptions {
+  extraction?: ExtractionMap;
+  /**
+   * Create the database when the path does not exist. Off by default: a mistyped path must be an error
+   * (NOT_FOUND), not a new empty database that answers "no runs". Writers (ingest, backfill, migrate,
+   * the daemon, launch) pass true.
+   */
+  create?: boolean;
+}
+
 /**
  * Opens the database named by a path or URL and brings its schema up to date.
  * `traindb.sqlite`, `./data/x.db`, `sqlite:///abs/path.db`, `file:x.db` → SQLite; `postgres://…` → PostgreSQL.
+ * A missing SQLite file is NOT_FOUND with `details: { path, what: 'database' }` unless `create` is set.
  */
-export async function openStore(
-  location: string,
-  options: {
-    extraction?: ExtractionMap;
-    /** Refuse to create a missing file (read commands: a typo must not answer "no runs"). */ mustExist?: boolean;
-  } = {},
-): Promise<OpenedStore> {
+export async function openStore(location: string, options: OpenStoreOptions = {}): Promise<OpenedStore> {
   if (/^postgres(ql)?:\/\//i.test(location)) {
     throw new TraindbError(
       'DATABASE',
@@ -29,13 +34,21 @@ export async function openStore(
     );
   }
   const path = location.replace(/^sqlite:\/\//i, '').replace(/^file:/i, '');
-  if (options.mustExist && path !== ':memory:' && !existsSync(path)) {
-    throw new TraindbError(
-      'INVALID_INPUT',
-      `no database at ${path}: check --db / DATABASE_URL, or create one with traindb ingest, traindb backfill or traindb migrate`,
-    );
+  if (path === '') throw new TraindbError('INVALID_INPUT', 'the database path is empty', { details: { path } });
+  if (!options.create && path !== ':memory:' && !existsSync(path)) {
+    throw new TraindbError('NOT_FOUND', `no database at ${path} (openStore creates one only with { create: true })`, {
+      details: { path, what: 'database' },
+    });
   }
-  const db = openSqliteFile(path);
+  if (path !== ':memory:' && existsSync(path) && statSync(path).isDirectory()) {
+    throw new TraindbError('INVALID_INPUT', `${path} is a directory, not a database file`, { details: { path } });
+  }
+  let db: ReturnType<typeof openSqliteFile>;
+  try {
+    db = openSqliteFile(path);
+  } catch (error) {
+    throw notADatabase(error) ? notADatabaseError(path, error) : error;
+  }
   try {
     const migration = migrateSqlite(db);
     const store = new SqliteStore(db);
@@ -46,8 +59,20 @@ export async function openStore(
     return { store, migration };
   } catch (error) {
     db.close();
-    throw error;
+    throw notADatabase(error) ? notADatabaseError(path, error) : error;
   }
+}
+
+function notADatabaseError(path: string, cause: unknown): TraindbError {
+  return new TraindbError('INVALID_INPUT', `${path} is not a SQLite database`, { cause, details: { path } });
+}
+
+/** SQLite's answer to a file that is not a database, possibly wrapped by the migration runner. */
+function notADatabase(error: unknown): boolean {
+  for (let e: unknown = error; e instanceof Error; e = e.cause) {
+    if ((e as { code?: unknown }).code === 'SQLITE_NOTADB') return true;
+  }
+  return false;
 }
 
 /** Database URLs may carry a password; never print it. */

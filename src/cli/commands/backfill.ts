@@ -63,7 +63,7 @@ export function registerBackfill(program: Command): void {
           );
       },
     });
-    const { store } = await openStore(config.database, { extraction: config.extraction });
+    const { store } = await openStore(config.database, { create: true, extraction: config.extraction });
     const progress = createProgress(`${flags.entity}/${flags.project}`);
     try {
       const result = await runBackfill(client, store, {

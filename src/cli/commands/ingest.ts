@@ -41,6 +41,7 @@ export function registerIngest(program: Command): void {
         parallel: true,
         bulk: true,
       }),
+      { create: true },
     );
     summary.failed.unshift(...streamed);
     const total = summary.inserted + summary.updated + summary.unchanged + summary.stale + summary.failed.length;
