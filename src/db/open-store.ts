@@ -28,8 +28,9 @@ export interface OpenStoreOptions {
  */
 export async function openStore(location: string, options: OpenStoreOptions = {}): Promise<OpenedStore> {
   if (/^postgres(ql)?:\/\//i.test(location)) {
+    // The caller named a database this version cannot open: their input to change, not a failure.
     throw new TraindbError(
-      'DATABASE',
+      'INVALID_INPUT',
       `PostgreSQL (${redactUrl(location)}) is not supported by this version yet; use a SQLite path such as traindb.sqlite`,
     );
   }
