@@ -40,6 +40,14 @@ export async function withStore<T>(
   }
 }
 
+/** withStore for commands that write: creates the database when it is missing. */
+export function withWritableStore<T>(
+  flags: DatabaseFlags,
+  fn: (store: RunStore, config: TraindbConfig) => Promise<T>,
+): Promise<T> {
+  return withStore(flags, fn, { create: true });
+}
+
 /** Process exit codes, documented in the README. */
 export const EXIT = { ok: 0, failure: 1, usage: 2, partial: 3 } as const;
 

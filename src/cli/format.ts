@@ -1,3 +1,4 @@
+import { randomBytes } from 'node:crypto';
 import { TraindbError } from '../core/errors.js';
 import type { Row } from '../db/store.js';
 
@@ -91,13 +92,18 @@ export function visibleMessage(text: string): string {
 
 /**
  * JSON text that is also safe on a terminal: JSON.stringify escapes C0 but leaves DEL, C1, bidi
- * overrides and U+2028/2029 raw; `\uXXXX` for those is the same JSON value.
+ * overrides and U+2028/2029 raw; `\uXXXX` for those is the same JSON value. Integers read as bigint
+ * (beyond 2^53) are written as JSON numbers with every digit.
  */
 export function jsonText(value: unknown): string {
-  return JSON.stringify(value, null, 2).replace(
-    /[\u007f-\u009f\u061c\u200b\u200e\u200f\u2028-\u202e\u2060-\u2069\ufeff]/g,
-    (ch) => `\\u${ch.charCodeAt(0).toString(16).padStart(4, '0')}`,
-  );
+  const marker = `bigint-${randomBytes(8).toString('hex')}:`;
+  const text = JSON.stringify(value, (_key, v: unknown) => (typeof v === 'bigint' ? `${marker}${v}` : v), 2);
+  return text
+    .replace(new RegExp(`"${marker}(-?\\d+)"`, 'g'), '$1')
+    .replace(
+      /[\u007f-\u009f\u061c\u200b\u200e\u200f\u2028-\u202e\u2060-\u2069\ufeff]/g,
+      (ch) => `\\u${ch.charCodeAt(0).toString(16).padStart(4, '0')}`,
+    );
 }
 
 const MAX_CELL_WIDTH = 60;

@@ -81,4 +81,10 @@ describe('formatRows json', () => {
     expect(text).not.toMatch(RAW_UNSAFE);
     expect(JSON.parse(text)).toEqual([{ v: value }]);
   });
+
+  it('writes integers beyond 2^53 with every digit', () => {
+    expect(formatRows([{ v: 9007199254740993n, w: -12345678901234567890n }] as never, 'json')).toBe(
+      '[\n  {\n    "v": 9007199254740993,\n    "w": -12345678901234567890\n  }\n]',
+    );
+  });
 });

@@ -135,6 +135,17 @@ describe('error messages', () => {
   });
 });
 
+describe('ingest reports', () => {
+  it('escape the run names and reasons they quote from the file', async () => {
+    const file = join(dir, 'bad-run.json');
+    writeFileSync(file, JSON.stringify([{ ...makeRun({ name: 'x\u001b[2Jwipe\u202e' }), config: '{oops' }]));
+    const { code, stderr } = await runCli(['ingest', '--file', file, '--db', db]);
+    expect(code).toBe(1);
+    expect(stderr).not.toMatch(RAW_UNSAFE);
+    expect(stderr).toContain('failed: run x\\x1b[2Jwipe\\u202e');
+  });
+});
+
 function hasScript(): boolean {
   return spawnSync('script', ['--version'], { encoding: 'utf8' }).status === 0;
 }
