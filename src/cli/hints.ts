@@ -28,6 +28,9 @@ export function cliHint(error: unknown): string | undefined {
 
 /** The first line the CLI prints for an error. */
 export function cliMessage(error: unknown): string {
-  if (isMissingDatabase(error)) return `no database at ${String((error as TraindbError).details?.['path'])}`;
+  if (isMissingDatabase(error)) {
+    const { path, reason } = (error as TraindbError).details ?? {};
+    return reason === 'not-traindb' ? `${String(path)} holds no traindb database` : `no database at ${String(path)}`;
+  }
   return error instanceof Error ? error.message : String(error);
 }

@@ -1,3 +1,4 @@
+import Database from 'better-sqlite3';
 import { existsSync, statSync } from 'node:fs';
 import { TraindbError } from '../core/errors.js';
 import { migrateSqlite, type MigrationReport } from './sqlite/migrate.js';
@@ -24,7 +25,8 @@ export interface OpenStoreOptions {
 /**
  * Opens the database named by a path or URL and brings its schema up to date.
  * `traindb.sqlite`, `./data/x.db`, `sqlite:///abs/path.db`, `file:x.db` → SQLite; `postgres://…` → PostgreSQL.
- * A missing SQLite file is NOT_FOUND with `details: { path, what: 'database' }` unless `create` is set.
+ * Without `create`, a missing file or one without traindb's tables is NOT_FOUND with
+ * `details: { path, what: 'database', reason: 'missing' | 'not-traindb' }`.
  */
 export async function openStore(location: string, options: OpenStoreOptions = {}): Promise<OpenedStore> {
   if (/^postgres(ql)?:\/\//i.test(location)) {
@@ -38,7 +40,7 @@ export async function openStore(location: string, options: OpenStoreOptions = {}
   if (path === '') throw new TraindbError('INVALID_INPUT', 'the database path is empty', { details: { path } });
   if (!options.create && path !== ':memory:' && !existsSync(path)) {
     throw new TraindbError('NOT_FOUND', `no database at ${path} (openStore creates one only with { create: true })`, {
-      details: { path, what: 'database' },
+      details: { path, what: 'database', reason: 'missing' },
     });
   }
   if (path !== ':memory:' && existsSync(path) && statSync(path).isDirectory()) {
@@ -46,6 +48,17 @@ export async function openStore(location: string, options: OpenStoreOptions = {}
   }
   let db: ReturnType<typeof openSqliteFile>;
   try {
+    // Without `create`, a SQLite file that holds no traindb tables (empty, or another program's) is not
+    // turned into one: looked at read-only first, so nothing in it changes, not even its journal mode.
+    if (!options.create && path !== ':memory:' && !holdsTraindb(path)) {
+      throw new TraindbError(
+        'NOT_FOUND',
+        `${path} holds no traindb database (openStore creates one only with { create: true })`,
+        {
+          details: { path, what: 'database', reason: 'not-traindb' },
+        },
+      );
+    }
     db = openSqliteFile(path);
   } catch (error) {
     throw notADatabase(error) ? notADatabaseError(path, error) : error;
@@ -61,6 +74,18 @@ export async function openStore(location: string, options: OpenStoreOptions = {}
   } catch (error) {
     db.close();
     throw notADatabase(error) ? notADatabaseError(path, error) : error;
+  }
+}
+
+/** Whether the file has traindb's tables (or the seed v1 layout, which opening upgrades). */
+function holdsTraindb(path: string): boolean {
+  const peek = new Database(path, { readonly: true, fileMustExist: true });
+  try {
+    return !!peek
+      .prepare("SELECT 1 FROM sqlite_master WHERE type = 'table' AND name IN ('schema_migrations', 'training_runs')")
+      .get();
+  } finally {
+    peek.close();
   }
 }
 

@@ -1,5 +1,6 @@
 import { cpSync, existsSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
+import Database from 'better-sqlite3';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { TraindbError } from '../../src/core/errors.js';
 import { cliHint } from '../../src/cli/hints.js';
@@ -167,6 +168,17 @@ describe('a database that does not exist', () => {
     const ingested = join(dir, 'made', 'by-ingest.sqlite');
     expect((await runCli(['ingest', '--file', join(dir, 'runs.json'), '--db', ingested])).code).toBe(0);
     expect(existsSync(ingested)).toBe(true);
+  });
+
+  it("another program's SQLite file is exit 2 and gets no traindb tables", async () => {
+    const other = join(dir, 'other.db');
+    const raw = new Database(other);
+    raw.exec('CREATE TABLE notes (x TEXT)');
+    raw.close();
+    expectUsageError(await runCli(['query', '--db', other]), `${other} holds no traindb database`);
+    const check = new Database(other, { readonly: true });
+    expect(check.prepare("SELECT name FROM sqlite_master WHERE type = 'table'").all()).toEqual([{ name: 'notes' }]);
+    check.close();
   });
 
   it('a file that is not a database is exit 2 and left untouched', async () => {

@@ -1,5 +1,6 @@
 import { existsSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
+import Database from 'better-sqlite3';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { openStore } from '../../src/db/open-store.js';
 import { TraindbError } from '../../src/core/errors.js';
@@ -32,6 +33,27 @@ describe('openStore (the library entry point)', () => {
     const again = await openStore(path);
     expect(again.migration.applied).toEqual([]);
     await again.store.close();
+  });
+
+  it("leaves another program's SQLite file, or an empty file, as it was unless asked to create", async () => {
+    const other = join(dir, 'other.db');
+    const raw = new Database(other);
+    raw.exec('CREATE TABLE notes (x TEXT)');
+    raw.close();
+    await expect(openStore(other)).rejects.toMatchObject({
+      code: 'NOT_FOUND',
+      details: { path: other, what: 'database', reason: 'not-traindb' },
+    });
+    const check = new Database(other, { readonly: true });
+    expect(check.prepare("SELECT name FROM sqlite_master WHERE type = 'table'").all()).toEqual([{ name: 'notes' }]);
+    expect(check.pragma('journal_mode', { simple: true })).toBe('delete');
+    check.close();
+
+    const empty = join(dir, 'empty.sqlite');
+    writeFileSync(empty, '');
+    await expect(openStore(empty)).rejects.toMatchObject({ code: 'NOT_FOUND', details: { reason: 'not-traindb' } });
+    const created = await openStore(empty, { create: true });
+    await created.store.close();
   });
 
   it('names a file that is not a database (bad input) and leaves it as it was', async () => {
