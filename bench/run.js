@@ -377,7 +377,7 @@ function machineInfo() {
 // ---------------------------------------------------------------------------------------------------
 
 log(`generating and ingesting ${RUNS} runs (seed ${SEED}) into ${relative(ROOT, dbPath)}`);
-const { store } = await openStore(dbPath);
+const { store } = await openStore(dbPath, { create: true });
 const exporter = opts['skip-duckdb'] ? null : new LineWriter(jsonlPath);
 const timing = { generateMs: 0, normalizeMs: null, upsertMs: null };
 const tally = { inserted: 0, updated: 0, unchanged: 0, stale: 0, failed: 0, transitions: 0, warnings: 0 };

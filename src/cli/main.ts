@@ -1,6 +1,8 @@
 import { CommanderError } from 'commander';
 import { isBadInput } from '../core/errors.js';
 import { EXIT } from './context.js';
+import { visibleMessage } from './format.js';
+import { cliHint, cliMessage, isMissingDatabase } from './hints.js';
 import { buildProgram } from './program.js';
 
 /** Entry point of the `traindb` bin: parse, run, map errors to exit codes. Only here does the CLI exit. */
@@ -13,10 +15,12 @@ async function main(argv: string[]): Promise<void> {
       process.exitCode = error.exitCode === 0 ? EXIT.ok : EXIT.usage;
       return;
     }
-    const usage = isBadInput(error);
-    console.error(`traindb: ${error instanceof Error ? error.message : String(error)}`);
+    // Messages can quote stored values (a suggested attribute path): never let them drive the terminal.
+    console.error(`traindb: ${visibleMessage(cliMessage(error))}`);
+    const hint = cliHint(error);
+    if (hint) console.error(`  ${visibleMessage(hint)}`);
     if (process.env['TRAINDB_DEBUG'] && error instanceof Error) console.error(error.stack);
-    process.exitCode = usage ? EXIT.usage : EXIT.failure;
+    process.exitCode = isBadInput(error) || isMissingDatabase(error) ? EXIT.usage : EXIT.failure;
   }
 }
 

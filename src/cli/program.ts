@@ -1,3 +1,4 @@
+import { readFileSync } from 'node:fs';
 import { Command } from 'commander';
 
 type Register = (program: Command) => void;
@@ -33,11 +34,19 @@ export const COMMAND_MODULES: ReadonlyArray<{ commands: readonly string[]; load:
 export async function buildProgram(commandName?: string): Promise<Command> {
   const program = new Command('traindb')
     .description('A training-run database that keeps itself in sync with Weights & Biases')
+    .version(packageVersion(), '-V, --version', 'print the traindb version')
     .showHelpAfterError()
     .exitOverride();
+  if (commandName === '-V' || commandName === '--version') return program;
   const wanted = COMMAND_MODULES.filter((m) => m.commands.includes(commandName ?? ''));
   for (const module of wanted.length > 0 ? wanted : COMMAND_MODULES) {
     for (const register of await module.load()) register(program);
   }
   return program;
+}
+
+/** The version in traindb's package.json: two levels up from both src/cli and dist/cli, and shipped in the package. */
+export function packageVersion(): string {
+  const pkg = JSON.parse(readFileSync(new URL('../../package.json', import.meta.url), 'utf8')) as { version?: unknown };
+  return typeof pkg.version === 'string' ? pkg.version : 'unknown';
 }

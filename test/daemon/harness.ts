@@ -68,7 +68,7 @@ export async function startHarness(options: HarnessOptions = {}): Promise<Harnes
       apiKey: API_KEY,
       projects: [{ entity: E, project: P, runs: options.runs ?? [] }],
     }));
-  const { store } = await openStore(dbPath);
+  const { store } = await openStore(dbPath, { create: true });
   const logs: string[] = [];
   const log = createLogger({
     level: 'debug',

@@ -13,7 +13,7 @@ export async function tempStore(): Promise<{
 }> {
   const dir = mkdtempSync(join(tmpdir(), 'traindb-test-'));
   const path = join(dir, 'traindb.sqlite');
-  const { store } = await openStore(path);
+  const { store } = await openStore(path, { create: true });
   return {
     store,
     path,

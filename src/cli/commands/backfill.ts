@@ -5,6 +5,7 @@ import { createWandbClient } from '../../wandb/index.js';
 import { configFrom, EXIT, withDatabaseOptions, type DatabaseFlags } from '../context.js';
 import { openStore } from '../../db/open-store.js';
 import { createProgress, formatDuration } from '../progress.js';
+import { visible, visibleMessage } from '../format.js';
 
 interface BackfillFlags extends DatabaseFlags {
   entity: string;
@@ -59,11 +60,11 @@ export function registerBackfill(program: Command): void {
       onEvent: (e) => {
         if (e.type === 'poison-run')
           process.stderr.write(
-            `\nwarning: skipped a run W&B cannot return (${e.poison.name ?? `offset ${e.poison.offset}`}): ${e.poison.message}\n`,
+            `\nwarning: skipped a run W&B cannot return (${visible(e.poison.name ?? `offset ${e.poison.offset}`)}): ${visibleMessage(e.poison.message)}\n`,
           );
       },
     });
-    const { store } = await openStore(config.database, { extraction: config.extraction });
+    const { store } = await openStore(config.database, { create: true, extraction: config.extraction });
     const progress = createProgress(`${flags.entity}/${flags.project}`);
     try {
       const result = await runBackfill(client, store, {
@@ -78,7 +79,7 @@ export function registerBackfill(program: Command): void {
       });
       progress.finish();
       const stats = client.stats();
-      for (const f of result.failed) console.error(`failed: run ${f.run}: ${f.reason}`);
+      for (const f of result.failed) console.error(`failed: run ${visible(f.run)}: ${visibleMessage(f.reason)}`);
       console.log(
         `${abort.signal.aborted ? 'interrupted' : 'done'}: ${flags.entity}/${flags.project} -> ${config.database}` +
           `${result.resumed ? ' (resumed)' : ''}\n` +

@@ -136,7 +136,7 @@ async function runDaemon(config: TraindbConfig): Promise<void> {
   process.on('unhandledRejection', onFatal);
 
   try {
-    const { store } = await openStore(config.database, { extraction: config.extraction });
+    const { store } = await openStore(config.database, { create: true, extraction: config.extraction });
     releasers.push('database', () => store.close());
     const metrics = createDaemonMetrics();
     const abort = new AbortController();

@@ -12,6 +12,7 @@ import { queryRuns, queryRunsByObjectives } from '../../query/seed-api.js';
 import { createWandbClient } from '../../wandb/index.js';
 import { formatRows, table } from '../format.js';
 import { createProgress, formatDuration } from '../progress.js';
+import { wholeNumber } from '../context.js';
 
 interface DemoFlags {
   runs: string;
@@ -36,16 +37,18 @@ export function registerDemo(program: Command): void {
     .option('--seed <n>', 'generator seed', '7')
     .option('--db <path>', 'SQLite file to (re)create', '.tmp/demo.sqlite')
     .action(async (flags: DemoFlags) => {
+      const count = wholeNumber('--runs', flags.runs);
+      const seed = wholeNumber('--seed', flags.seed, 0);
       const path = resolve(flags.db);
       for (const suffix of ['', '-wal', '-shm']) rmSync(path + suffix, { force: true });
       const runs = generateRuns({
-        runs: Number(flags.runs),
-        seed: Number(flags.seed),
+        runs: count,
+        seed,
         entity: ENTITY,
         project: PROJECT,
       });
       const emulator = await startWandbEmulator({ projects: [{ entity: ENTITY, project: PROJECT, runs }] });
-      const { store } = await openStore(path);
+      const { store } = await openStore(path, { create: true });
       try {
         console.log(`W&B emulator: ${emulator.url} serving ${runs.length} generated runs of ${ENTITY}/${PROJECT}`);
         const client = createWandbClient({ baseUrl: emulator.url, apiKey: emulator.apiKey, requestsPerSecond: 50 });

@@ -3,7 +3,8 @@ import type { Command } from 'commander';
 import { TraindbError } from '../../core/errors.js';
 import { ingestNodes, readRunNodes, type IngestFailure } from '../../jobs/ingest.js';
 import { readRunLines } from '../../jobs/read-run-lines.js';
-import { EXIT, withDatabaseOptions, withStore, type DatabaseFlags } from '../context.js';
+import { EXIT, withDatabaseOptions, withWritableStore, type DatabaseFlags } from '../context.js';
+import { visible, visibleMessage } from '../format.js';
 
 interface IngestFlags extends DatabaseFlags {
   file: string;
@@ -29,7 +30,7 @@ export function registerIngest(program: Command): void {
     const nodes = streamable(flags.file)
       ? readRunLines(flags.file, streamed)
       : readRunNodes(readInput(flags.file), flags.file);
-    const summary = await withStore(flags, (store, config) =>
+    const summary = await withWritableStore(flags, (store, config) =>
       ingestNodes(store, nodes, {
         extraction: config.extraction,
         launchIdKey: config.launchIdKey,
@@ -44,8 +45,9 @@ export function registerIngest(program: Command): void {
     );
     summary.failed.unshift(...streamed);
     const total = summary.inserted + summary.updated + summary.unchanged + summary.stale + summary.failed.length;
-    for (const w of summary.warnings) console.error(`warning: ${w}`);
-    for (const f of summary.failed) console.error(`failed: run ${f.run}: ${f.reason}`);
+    // Run names and reasons quote the file's text: escaped so a hostile file cannot drive the terminal.
+    for (const w of summary.warnings) console.error(`warning: ${visibleMessage(w)}`);
+    for (const f of summary.failed) console.error(`failed: run ${visible(f.run)}: ${visibleMessage(f.reason)}`);
     console.log(
       `ingested ${total} runs from ${flags.file}: ${summary.inserted} new, ${summary.updated} updated, ` +
         `${summary.unchanged} unchanged, ${summary.stale} older than stored, ${summary.failed.length} failed`,

@@ -14,7 +14,7 @@ import { openStore } from '../../db/open-store.js';
 import { annotateRun, registerLaunch } from '../../jobs/launch.js';
 import { QUEUE } from '../../worker/queues.js';
 import { closeRedis, createRedis } from '../../worker/redis.js';
-import { withDatabaseOptions, withStore, EXIT, type DatabaseFlags } from '../context.js';
+import { wholeNumber, withDatabaseOptions, withStore, EXIT, type DatabaseFlags } from '../context.js';
 import { formatRows, parseFormat } from '../format.js';
 
 interface LaunchFlags {
@@ -56,7 +56,7 @@ export function registerLaunchCommands(program: Command): void {
         );
       }
       const config = loadConfig({ file: flags.traindbConfig, flags: { database: flags.db }, env: process.env });
-      const { store } = await openStore(config.database, { extraction: config.extraction });
+      const { store } = await openStore(config.database, { create: true, extraction: config.extraction });
       try {
         const outcome = await registerLaunch(
           store,
@@ -121,9 +121,7 @@ export function registerLaunchCommands(program: Command): void {
     .option('--config <file>', 'YAML config file (env TRAINDB_CONFIG)')
     .action(async (flags: QueueFlags & { limit: string; format: string }) => {
       const format = parseFormat(flags.format);
-      const limit = Number(flags.limit);
-      if (!Number.isInteger(limit) || limit < 1)
-        throw new TraindbError('INVALID_INPUT', `--limit must be a whole number >= 1, got ${flags.limit}`);
+      const limit = wholeNumber('--limit', flags.limit);
       await withQueues(flags, async (queues) => {
         const rows = [];
         for (const queue of queues) {

@@ -3,8 +3,8 @@ import type { Command } from 'commander';
 import { explainRuns, findRuns, compileRunQuery } from '../../query/find-runs.js';
 import { compareGroups } from '../../query/compare.js';
 import { splitFieldList } from '../../query/field-list.js';
-import { formatRows, parseFormat } from '../format.js';
-import { withDatabaseOptions, withStore, type DatabaseFlags } from '../context.js';
+import { formatRows, outputOptions, parseFormat, visible } from '../format.js';
+import { wholeNumber, withDatabaseOptions, withStore, type DatabaseFlags } from '../context.js';
 
 interface QueryFlags extends DatabaseFlags {
   where?: string;
@@ -13,6 +13,7 @@ interface QueryFlags extends DatabaseFlags {
   order?: string;
   limit: string;
   format: string;
+  csvRaw?: boolean;
   explain?: boolean;
   includeDeleted?: boolean;
 }
@@ -34,33 +35,32 @@ export function registerQuery(program: Command): void {
       .option('-o, --order <list>', 'comma-separated sort keys; prefix - for descending (default -created_at)')
       .option('-n, --limit <n>', 'maximum rows', '100')
       .option('--format <format>', 'table, json or csv', 'table')
+      .option('--csv-raw', 'CSV cells exactly as stored (no quote before = + - @; see docs)')
       .option('--explain', 'print the SQL and the database plan instead of running the query')
       .option('--include-deleted', 'include runs deleted in W&B'),
   ).action(async (flags: QueryFlags) => {
     const format = parseFormat(flags.format);
+    if (flags.mongo !== undefined && flags.where !== undefined)
+      throw new TraindbError('INVALID_INPUT', 'give one filter: --where or --mongo, not both');
     const options = {
-      where: flags.mongo ? parseMongo(flags.mongo) : flags.where,
+      where: flags.mongo !== undefined ? parseMongo(flags.mongo) : flags.where,
       columns: list(flags.columns),
       order: list(flags.order),
-      limit: Number(flags.limit),
+      limit: wholeNumber('--limit', flags.limit),
       includeDeleted: flags.includeDeleted ?? false,
     };
-    await withStore(
-      flags,
-      async (store) => {
-        if (flags.explain) {
-          const { sql, params, plan } = await explainRuns(store, options);
-          console.log(
-            `SQL:\n  ${sql}\nparameters: ${JSON.stringify(params)}\nplan:\n${plan.map((l) => `  ${l}`).join('\n')}`,
-          );
-          return;
-        }
-        const { columns } = await compileRunQuery(store, options);
-        const rows = await findRuns(store, options);
-        console.log(formatRows(rows, format, columns));
-      },
-      { mustExist: true },
-    );
+    await withStore(flags, async (store) => {
+      if (flags.explain) {
+        const { sql, params, plan } = await explainRuns(store, options);
+        console.log(
+          `SQL:\n  ${sql}\nparameters: ${JSON.stringify(params)}\nplan:\n${plan.map((l) => `  ${l}`).join('\n')}`,
+        );
+        return;
+      }
+      const { columns } = await compileRunQuery(store, options);
+      const rows = await findRuns(store, options);
+      console.log(formatRows(rows, format, columns, outputOptions(flags)));
+    });
   });
 }
 
@@ -70,6 +70,7 @@ interface CompareFlags extends DatabaseFlags {
   metric?: string;
   where?: string;
   format: string;
+  csvRaw?: boolean;
 }
 
 export function registerCompare(program: Command): void {
@@ -81,44 +82,54 @@ export function registerCompare(program: Command): void {
       .option('--objective <name>', 'objective to compare (its raw_mean), e.g. DRD5_activity')
       .option('--metric <field>', 'any other field to compare, e.g. summary."train/loss"')
       .option('-w, --where <filter>', 'restrict to runs matching this filter')
-      .option('--format <format>', 'table, json or csv', 'table'),
+      .option('--format <format>', 'table, json or csv', 'table')
+      .option('--csv-raw', 'CSV cells exactly as stored (no quote before = + - @; see docs)'),
   ).action(async (flags: CompareFlags) => {
     const format = parseFormat(flags.format);
     if (!flags.objective === !flags.metric) {
       throw new TraindbError('INVALID_INPUT', 'compare needs exactly one of --objective NAME or --metric FIELD');
     }
-    await withStore(
-      flags,
-      async (store) => {
-        const result = await compareGroups(store, {
-          by: flags.by,
-          objective: flags.objective,
-          metric: flags.metric,
-          where: flags.where,
-        });
-        const rows = result.groups.map((g) => ({
-          [result.by]: g.group,
-          n: g.n,
-          mean: g.mean,
-          std: g.std,
-          min: g.min,
-          max: g.max,
-        }));
-        console.log(
-          format === 'table'
-            ? `${result.metric} by ${result.by}\n${formatRows(rows, format)}`
-            : formatRows(rows, format),
-        );
-      },
-      { mustExist: true },
-    );
+    await withStore(flags, async (store) => {
+      const result = await compareGroups(store, {
+        by: flags.by,
+        objective: flags.objective,
+        metric: flags.metric,
+        where: flags.where,
+      });
+      const rows = result.groups.map((g) => ({
+        [result.by]: g.group,
+        n: g.n,
+        mean: g.mean,
+        std: g.std,
+        min: g.min,
+        max: g.max,
+      }));
+      console.log(
+        format === 'table'
+          ? `${visible(result.metric)} by ${visible(result.by)}\n${formatRows(rows, format)}`
+          : formatRows(rows, format, undefined, outputOptions(flags)),
+      );
+    });
   });
 }
 
-function parseMongo(text: string): Record<string, unknown> {
+/** `--mongo`: a JSON object, as W&B's `filters` is; anything else is the user's mistake (exit 2), named. */
+export function parseMongo(text: string): Record<string, unknown> {
+  let value: unknown;
   try {
-    return JSON.parse(text) as Record<string, unknown>;
+    value = JSON.parse(text);
   } catch (error) {
-    throw new TraindbError('INVALID_FILTER', `--mongo is not valid JSON (${(error as Error).message}): ${text}`);
+    throw new TraindbError(
+      'INVALID_FILTER',
+      `--mongo is not valid JSON (${visible((error as Error).message)}): ${visible(text)}`,
+    );
   }
+  if (value === null || typeof value !== 'object' || Array.isArray(value)) {
+    const kind = value === null ? 'null' : Array.isArray(value) ? 'an array' : `a ${typeof value}`;
+    throw new TraindbError(
+      'INVALID_FILTER',
+      `--mongo must be a JSON object such as '{"state": "finished"}', got ${kind}: ${visible(text)}`,
+    );
+  }
+  return value as Record<string, unknown>;
 }
