@@ -150,9 +150,16 @@ async function runDaemon(config: TraindbConfig): Promise<void> {
       onEvent: (e) => {
         metrics.recordWandbEvent(e);
         if (e.type === 'retry')
-          log.debug(
-            { operation: e.operation, target: e.target, attempt: e.attempt, reason: e.reason, delayMs: e.delayMs },
-            'W&B request will be retried',
+          log.warn(
+            {
+              operation: e.operation,
+              target: e.target,
+              attempt: `${e.attempt} of ${e.attempts}`,
+              reason: e.reason,
+              err: e.message,
+              delayMs: e.delayMs,
+            },
+            `W&B request failed; next attempt in ${(e.delayMs / 1000).toFixed(1)} s`,
           );
         else if (e.type === 'poison-run')
           log.warn(
