@@ -179,6 +179,11 @@ async function runDaemon(config: TraindbConfig): Promise<void> {
       metrics,
       // A poll waiting on W&B ends now instead of holding up the exit; the next poll redoes it.
       onStopping: () => abort.abort(new Error('shutting down')),
+      onFatal: (error) => {
+        log.fatal({ err: error.message }, 'cannot go on');
+        process.exitCode = 1;
+        void stop('Redis refused the connection').catch(() => undefined);
+      },
     });
     releasers.push('sync daemon', () => daemon.stop(d.shutdownGraceMs));
 
@@ -216,6 +221,10 @@ async function runDaemon(config: TraindbConfig): Promise<void> {
   } catch (error) {
     log.error({ err: (error as Error).message }, 'start-up failed');
     await stop('start-up failed').catch(() => undefined);
+    process.off('SIGTERM', onSignal);
+    process.off('SIGINT', onSignal);
+    // Connections a library keeps retrying (a Redis that refused us) must not keep a failed daemon alive.
+    setTimeout(() => process.exit(), 3000).unref();
     throw error;
   }
   // Runs until a signal (or a fatal error) has stopped everything; the open server and Redis
