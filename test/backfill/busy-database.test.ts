@@ -1,5 +1,4 @@
-import { spawn, type ChildProcess } from 'node:child_process';
-import { fileURLToPath } from 'node:url';
+import type { ChildProcess } from 'node:child_process';
 import Database from 'better-sqlite3';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import { TraindbError } from '../../src/core/errors.js';
@@ -11,10 +10,10 @@ import { runBackfill } from '../../src/jobs/backfill.js';
 import type { WriteRetryInfo } from '../../src/jobs/write-retry.js';
 import { createWandbClient } from '../../src/wandb/index.js';
 import { tempStore } from '../helpers/db.js';
+import { holdWriteLock } from '../helpers/lock-holder.js';
 
 const ENTITY = 'lab';
 const PROJECT = 'busy';
-const ROOT = fileURLToPath(new URL('../../', import.meta.url));
 
 let emulator: WandbEmulator;
 let store: RunStore;
@@ -42,30 +41,8 @@ const client = () =>
 const storedIds = async () =>
   (await store.all('SELECT wandb_run_id FROM training_runs ORDER BY wandb_run_id')).map((r) => r['wandb_run_id']);
 
-/**
- * Another process that takes the database's write lock (BEGIN IMMEDIATE) and holds it for `holdMs`.
- * Resolves once the lock is held.
- */
-function holdLockInAnotherProcess(dbPath: string, holdMs: number): Promise<ChildProcess> {
-  const script = `
-    const Database = require('better-sqlite3');
-    const db = new Database(process.argv[1]);
-    db.exec('BEGIN IMMEDIATE');
-    process.stdout.write('locked\\n');
-    setTimeout(() => { db.exec('COMMIT'); db.close(); process.stdout.write('released\\n'); }, Number(process.argv[2]));
-  `;
-  const child = spawn(process.execPath, ['-e', script, dbPath, String(holdMs)], {
-    cwd: ROOT,
-    stdio: ['ignore', 'pipe', 'inherit'],
-  });
-  holder = child;
-  return new Promise((resolve, reject) => {
-    child.once('error', reject);
-    child.once('exit', (code) => reject(new Error(`lock holder exited early (${code})`)));
-    child.stdout!.on('data', (d: Buffer) => {
-      if (d.toString().includes('locked')) resolve(child);
-    });
-  });
+async function holdLockInAnotherProcess(dbPath: string, holdMs: number): Promise<void> {
+  holder = await holdWriteLock(dbPath, holdMs);
 }
 
 describe('backfill against a database another process is writing to', () => {
