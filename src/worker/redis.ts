@@ -33,10 +33,14 @@ function permanentRedisError(url: string, error: Error): TraindbError {
     : /^NOPERM/.test(error.message)
       ? "grant the Redis user the commands and keys BullMQ needs (e.g. '+@all ~*'), or use another user"
       : 'check the Redis URL (REDIS_URL or daemon.redis_url)';
-  return new TraindbError('UNAVAILABLE', `Redis at ${where} refused the connection (${error.message.trim().replace(/\.$/, '')}): ${fix}`, {
-    cause: error,
-    transient: false,
-  });
+  return new TraindbError(
+    'UNAVAILABLE',
+    `Redis at ${where} refused the connection (${error.message.trim().replace(/\.$/, '')}): ${fix}`,
+    {
+      cause: error,
+      transient: false,
+    },
+  );
 }
 
 /**
