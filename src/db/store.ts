@@ -33,6 +33,22 @@ export interface SyncStateUpdate {
   cursor?: string | null;
   watermark?: string | null;
   detail?: string | null;
+  /** Runs given up on for good (bad data), recorded in sync_failures with the cursor that passes them. */
+  failures?: readonly SyncFailure[];
+  /** W&B run ids now written: their earlier failure records are cleared (upsertBatch adds its own runs). */
+  written?: readonly string[];
+}
+
+/** A run a sync could not write and will not retry by itself: its W&B id and why. */
+export interface SyncFailure {
+  run: string;
+  reason: string;
+}
+
+/** A row of sync_failures. */
+export interface SyncFailureRecord extends SyncFailure {
+  kind: string;
+  failedAt: string;
 }
 
 export interface SyncState {
@@ -113,6 +129,8 @@ export interface RunStore {
   indexStoredRuns(extraction?: ExtractionMap): Promise<number>;
   getSyncState(entity: string, project: string, kind: string): Promise<SyncState | null>;
   setSyncState(update: SyncStateUpdate): Promise<void>;
+  /** Runs of one project recorded as permanently failed by a sync (oldest first). */
+  listSyncFailures(entity: string, project: string): Promise<SyncFailureRecord[]>;
   /** Looks up attribute keys by (source, path); missing ones are absent from the result. */
   findAttributeKeys(refs: ReadonlyArray<{ source: AttributeSource; path: string }>): Promise<AttributeKey[]>;
   /** All known attribute paths of one source (for suggestions and `traindb attributes`). */

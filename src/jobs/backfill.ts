@@ -4,6 +4,7 @@ import type { RunStore } from '../db/store.js';
 import type { WandbClient } from '../wandb/index.js';
 import { emptySummary, type IngestSummary } from './ingest.js';
 import { createSyncRunsJob } from './sync-runs.js';
+import { withWriteRetries, type WriteRetryOptions } from './write-retry.js';
 
 export interface BackfillOptions {
   entity: string;
@@ -21,6 +22,8 @@ export interface BackfillOptions {
    * 5,000 runs, the secondary indexes that take random inserts are rebuilt once at the end.
    */
   bulkMinRuns?: number;
+  /** Retries of transient write failures (a busy database); `onRetry` tells the user it is waiting. */
+  retry?: WriteRetryOptions;
 }
 
 export interface BackfillProgress {
@@ -51,6 +54,9 @@ interface BackfillDetail {
  * Copies every run of a W&B project into the store: one GraphQL request per page, each page written
  * with its cursor in one transaction, so an interrupted backfill resumes after the last page it
  * committed. Pages are listed oldest first (`+created_at`), which keeps runs created meanwhile at the end.
+ * A run that fails for good (bad data) is recorded in sync_failures with the cursor that passes it; a
+ * busy database is waited out (retries), and if it stays busy the backfill stops with UNAVAILABLE and
+ * the cursor before the page, never past a run that is neither written nor recorded.
  */
 export async function runBackfill(
   client: WandbClient,
@@ -71,14 +77,18 @@ export async function runBackfill(
   const resumedAt = done;
 
   const total = await client.countRuns({ entity, project, filters });
-  const syncRuns = createSyncRunsJob({ store, normalize: options.normalize });
+  const retry: WriteRetryOptions = { ...options.retry, ...(options.signal ? { signal: options.signal } : {}) };
+  const syncRuns = createSyncRunsJob({ store, normalize: options.normalize, retry });
   const summary = emptySummary();
   let pages = 0;
   options.onProgress?.({ done, total, pages, resumedAt });
 
   // A whole project into a (nearly) empty database is a bulk load: random-insert indexes are rebuilt once
   // at the end instead of being maintained page by page (the store declines for a larger database).
-  const bulkLoad = total >= (options.bulkMinRuns ?? BULK_MIN_RUNS) && (await store.beginBulkLoad());
+  const bulkLoad =
+    total >= (options.bulkMinRuns ?? BULK_MIN_RUNS) &&
+    (await withWriteRetries(`the start of a bulk load into the database`, () => store.beginBulkLoad(), retry));
+  let failure: unknown;
   try {
     for await (const page of client.listRuns({
       entity,
@@ -92,30 +102,72 @@ export async function runBackfill(
       pages++;
       done += page.runs.length;
       const detail: BackfillDetail = { scope, done, complete: false };
-      const pageSummary = await syncRuns({
-        entity,
-        project,
-        nodes: page.runs,
-        syncState: { entity, project, kind: KIND, cursor: page.endCursor, detail: JSON.stringify(detail) },
-      });
-      merge(summary, pageSummary);
-      for (const poison of page.poisonRuns) {
-        summary.failed.push({
-          run: poison.name ?? `(at offset ${poison.offset ?? '?'})`,
-          reason: `W&B failed to return this run on its own (${poison.message}); skipped`,
+      // Runs W&B cannot serve are skipped by the listing: recorded with the cursor that passes them.
+      const poison = page.poisonRuns.map((p) => ({
+        run: p.name ?? `(at offset ${p.offset ?? '?'})`,
+        reason: `W&B failed to return this run on its own (${p.message}); skipped`,
+      }));
+      let pageSummary: IngestSummary;
+      try {
+        pageSummary = await syncRuns({
+          entity,
+          project,
+          nodes: page.runs,
+          syncState: {
+            entity,
+            project,
+            kind: KIND,
+            cursor: page.endCursor,
+            detail: JSON.stringify(detail),
+            ...(poison.length ? { failures: poison } : {}),
+          },
         });
+      } catch (error) {
+        if (options.signal?.aborted || !(error instanceof TraindbError) || !error.transient) throw error;
+        const first = page.runs[0]?.name;
+        throw new TraindbError(
+          'UNAVAILABLE',
+          `backfill of ${entity}/${project} stopped: ${error.message}. ` +
+            `${done - page.runs.length} runs are committed; the cursor stays before this page` +
+            `${first ? ` (first run ${first})` : ''}, so resuming retries it`,
+          { cause: error, transient: true, details: { ...error.details, committed: done - page.runs.length } },
+        );
       }
+      merge(summary, pageSummary);
+      summary.failed.push(...poison);
       options.onProgress?.({ done, total: Math.max(total, done), pages, resumedAt });
     }
+  } catch (error) {
+    failure = error;
+    throw error;
   } finally {
-    if (bulkLoad) await store.endBulkLoad();
+    if (bulkLoad) {
+      try {
+        await withWriteRetries('the rebuilt indexes of a bulk load', () => store.endBulkLoad(), retry);
+      } catch (error) {
+        // Already failing: the set-aside indexes are rebuilt the next time the database is opened.
+        if (failure === undefined) throw error;
+      }
+    }
   }
 
   if (!options.signal?.aborted) {
     const detail: BackfillDetail = { scope, done, complete: true };
-    await store.setSyncState({ entity, project, kind: KIND, cursor: null, detail: JSON.stringify(detail) });
+    await withWriteRetries(
+      `the finished backfill's state of ${entity}/${project}`,
+      () => store.setSyncState({ entity, project, kind: KIND, cursor: null, detail: JSON.stringify(detail) }),
+      retry,
+    );
   }
-  return { ...summary, entity, project, total, pages, resumed: Boolean(resume), elapsedMs: Date.now() - started };
+  return {
+    ...summary,
+    entity,
+    project,
+    total,
+    pages,
+    resumed: Boolean(resume),
+    elapsedMs: Date.now() - started,
+  };
 }
 
 /** Below this many runs, maintaining the indexes as the pages arrive costs less than rebuilding them. */

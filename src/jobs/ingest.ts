@@ -2,6 +2,7 @@ import type { NormalizedRun, NormalizeOptions } from '../core/normalize/run.js';
 import { parseRunFile } from '../core/run-file.js';
 import { createNormalizer, failureReason, type NormalizeResult } from './normalize-pool.js';
 import type { RunStore, UpsertOptions, UpsertOutcome } from '../db/store.js';
+import { classifyWriteError, withWriteRetries, type WriteRetryOptions } from './write-retry.js';
 
 export const readRunNodes = parseRunFile;
 
@@ -38,6 +39,8 @@ export interface IngestOptions extends NormalizeOptions, UpsertOptions {
    * until the end (RunStore.beginBulkLoad).
    */
   bulk?: boolean;
+  /** How transient write failures (a busy database, an I/O hiccup) are retried; see withWriteRetries. */
+  retry?: WriteRetryOptions;
 }
 
 /**
@@ -58,6 +61,7 @@ export async function ingestNodes(
     launchIdKey,
     entity,
     project,
+    retry = {},
     ...upsert
   } = options;
   const normalizer = createNormalizer({ extraction, launchIdKey, entity, project }, parallel);
@@ -67,10 +71,10 @@ export async function ingestNodes(
     let inFlight: Promise<NormalizeResult[]> | null = null;
     for await (const batch of chunks(nodes, batchSize)) {
       const next = normalizer.normalize(batch);
-      if (inFlight) await write(store, await inFlight, upsert, summary);
+      if (inFlight) await write(store, await inFlight, upsert, summary, retry);
       inFlight = next;
     }
-    if (inFlight) await write(store, await inFlight, upsert, summary);
+    if (inFlight) await write(store, await inFlight, upsert, summary, retry);
   } finally {
     await normalizer.close();
     if (bulkLoad) await store.endBulkLoad();
@@ -83,13 +87,18 @@ async function write(
   results: NormalizeResult[],
   options: UpsertOptions,
   summary: IngestSummary,
+  retry: WriteRetryOptions,
 ): Promise<void> {
   const runs: NormalizedRun[] = [];
+  const failed: IngestFailure[] = [];
   for (const r of results) {
     if (r.ok) runs.push(r.run);
-    else summary.failed.push({ run: r.run, reason: r.error });
+    else failed.push({ run: r.run, reason: r.error });
   }
-  if (runs.length > 0) await flush(store, runs, options, summary);
+  // With a cursor, runs that cannot be normalized are recorded with it (sync_failures), even in a batch with no good run.
+  if (runs.length > 0 || (options.syncState && failed.length > 0))
+    await flush(store, runs, failed, options, summary, retry);
+  else summary.failed.push(...failed);
 }
 
 async function* chunks<T>(items: Iterable<T> | AsyncIterable<T>, size: number): AsyncGenerator<T[]> {
@@ -104,29 +113,63 @@ async function* chunks<T>(items: Iterable<T> | AsyncIterable<T>, size: number): 
   if (batch.length > 0) yield batch;
 }
 
+/**
+ * Writes a batch, and the cursor in `options.syncState` with it. Transient failures are retried (then
+ * thrown: nothing of the batch's cursor is committed, so a resume returns to it). When one bad run
+ * aborts the batch, the runs are written one by one; the cursor is committed afterwards, with the runs
+ * that failed for good recorded beside it, only once every run is written or recorded.
+ */
 async function flush(
   store: RunStore,
   runs: NormalizedRun[],
+  failed: IngestFailure[],
   options: UpsertOptions,
   summary: IngestSummary,
+  retry: WriteRetryOptions,
 ): Promise<void> {
+  const { syncState, ...perRun } = options;
+  const where = syncState ? ` of ${syncState.entity}/${syncState.project}` : '';
   let outcomes: UpsertOutcome[];
   try {
-    outcomes = await store.upsertBatch(runs, options);
-  } catch {
+    const batchState =
+      syncState && failed.length > 0
+        ? { ...syncState, failures: [...(syncState.failures ?? []), ...failed] }
+        : syncState;
+    outcomes = await withWriteRetries(
+      `${runs.length} runs${where}${syncState ? ' and their sync cursor' : ''} (first ${firstId(runs, failed)})`,
+      () => store.upsertBatch(runs, { ...perRun, ...(batchState ? { syncState: batchState } : {}) }),
+      retry,
+    );
+  } catch (error) {
+    if (classifyWriteError(error) !== 'run') throw error;
     // One bad run aborted the batch: write them one by one so only the bad one fails.
     outcomes = [];
     for (const run of runs) {
+      const id = String(run.run.wandb_run_id);
       try {
-        outcomes.push(await store.upsertRun(run, options));
-      } catch (error) {
-        summary.failed.push({ run: String(run.run.wandb_run_id), reason: failureReason(error) });
+        outcomes.push(await withWriteRetries(`run ${id}${where}`, () => store.upsertRun(run, perRun), retry));
+      } catch (runError) {
+        if (classifyWriteError(runError) !== 'run') throw runError;
+        failed.push({ run: id, reason: failureReason(runError) });
       }
     }
+    if (syncState) {
+      const state = {
+        ...syncState,
+        failures: [...(syncState.failures ?? []), ...failed],
+        written: outcomes.map((o) => o.wandbRunId),
+      };
+      await withWriteRetries(`the sync cursor${where}`, () => store.setSyncState(state), retry);
+    }
   }
+  summary.failed.push(...failed);
   for (const o of outcomes) {
     summary[o.result]++;
     if (o.transition) summary.transitions++;
     for (const w of o.warnings) summary.warnings.push(`run ${o.wandbRunId}: ${w}`);
   }
+}
+
+function firstId(runs: NormalizedRun[], failed: IngestFailure[]): string {
+  return runs.length > 0 ? `run ${String(runs[0]!.run.wandb_run_id)}` : `run ${failed[0]?.run ?? '?'}`;
 }

@@ -1,6 +1,8 @@
 import { normalizeRun, type NormalizeOptions } from '../core/normalize/run.js';
 import type { RunStore, UpsertOutcome } from '../db/store.js';
 import type { JobContext, SyncRunPayload } from './registry.js';
+import { TraindbError } from '../core/errors.js';
+import { classifyWriteError } from './write-retry.js';
 
 export interface SyncRunDeps {
   store: RunStore;
@@ -13,8 +15,8 @@ export interface SyncRunDeps {
 /**
  * Writes one fetched run: normalize, then the same idempotent upsert the backfill uses (newer W&B
  * version wins, status transition recorded once inside the write transaction). Data that cannot be
- * normalized throws TraindbError INVALID_RUN, which the worker turns into a permanent failure;
- * anything else (a busy database) is retried.
+ * normalized or stored throws TraindbError INVALID_RUN, which the worker turns into a permanent failure;
+ * a busy database throws UNAVAILABLE and is retried by the queue; a broken database is thrown as is.
  */
 export function createSyncRunJob(deps: SyncRunDeps) {
   const now = deps.now ?? Date.now;
@@ -32,7 +34,24 @@ export function createSyncRunJob(deps: SyncRunDeps) {
       n.run.status = 'stale';
       source = 'heartbeat';
     }
-    const outcome = await deps.store.upsertRun(n, { source });
+    let outcome: UpsertOutcome;
+    try {
+      outcome = await deps.store.upsertRun(n, { source });
+    } catch (error) {
+      const kind = classifyWriteError(error);
+      const message = error instanceof Error ? error.message : String(error);
+      const run = `run ${payload.node.name} of ${payload.entity}/${payload.project}`;
+      // Thrown, the job fails and the queue retries it (then the next poll re-enqueues it): never lost.
+      if (kind === 'transient')
+        throw new TraindbError('UNAVAILABLE', `could not write ${run} (${message}); the job will be retried`, {
+          cause: error,
+          transient: true,
+        });
+      // This run's data cannot be stored: the same every time, so it fails once and stays listed with the reason.
+      if (kind === 'run')
+        throw new TraindbError('INVALID_RUN', `${run} cannot be stored: ${message}`, { cause: error });
+      throw error;
+    }
     if (outcome.transition) {
       ctx.log.info(
         { runId: outcome.runId, from: outcome.transition.from, to: outcome.transition.to, source },

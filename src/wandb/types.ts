@@ -52,7 +52,11 @@ export type WandbClientEvent =
       operation: WandbOperation;
       target?: string;
       attempt: number;
+      /** The most attempts this request gets (retries + 1). */
+      attempts: number;
       reason: string;
+      /** What failed, with the URL (never credentials) and the fix; safe to print. */
+      message: string;
       code: WandbErrorCode;
       status?: number;
       delayMs: number;

@@ -9,7 +9,7 @@ import type { WandbClient } from '../wandb/index.js';
 import type { DaemonMetrics } from './metrics.js';
 import { ProgressTracker } from './progress.js';
 import { createQueues, type Queues } from './queues.js';
-import { closeRedis, createRedis, pingRedis, redactRedisUrl } from './redis.js';
+import { closeRedis, createRedis, pingRedis, redactRedisUrl, type RedisEvents } from './redis.js';
 import { Releasers } from './releasers.js';
 import { ensureSchedulers } from './schedulers.js';
 import { startTicker } from './watchdog.js';
@@ -40,6 +40,11 @@ export interface SyncDaemonDeps {
   metrics: DaemonMetrics;
   /** Called first on stop, e.g. to abort W&B requests so a poll in flight ends at once. */
   onStopping?: () => void;
+  /**
+   * Redis refused us for good after start-up (e.g. its password changed): the daemon cannot work and
+   * should stop. During start-up the same error rejects startSyncDaemon instead.
+   */
+  onFatal?: (error: Error) => void;
 }
 
 export interface SyncDaemon {
@@ -68,15 +73,27 @@ export async function startSyncDaemon(deps: SyncDaemonDeps): Promise<SyncDaemon>
   const { settings, log, metrics, store } = deps;
   const releasers = new Releasers();
   const progress = new ProgressTracker();
+  // A refusal no reconnect can cure (wrong password) fails start-up, or later stops the daemon, instead
+  // of waiting for a Redis that will never let us in.
+  let started = false;
+  let fatal: Error | undefined;
+  let rejectStart!: (error: Error) => void;
+  const startFailed = new Promise<never>((_, reject) => (rejectStart = reject));
+  startFailed.catch(() => undefined);
   try {
-    const events = {
-      onDown: (role: string, message: string) =>
-        log.warn({ role, err: message }, 'Redis connection lost; reconnecting'),
-      onUp: (role: string) => log.debug({ role }, 'Redis connected'),
+    const events: RedisEvents = {
+      onDown: (role, message) => log.warn({ role, err: message }, 'Redis connection lost; reconnecting'),
+      onUp: (role) => log.debug({ role }, 'Redis connected'),
+      onFatal: (_role, error) => {
+        if (fatal) return;
+        fatal = error;
+        if (started) deps.onFatal?.(error);
+        else rejectStart(error);
+      },
     };
     const queueRedis: Redis = createRedis(settings.redisUrl, 'queue', events);
     releasers.push('queue connection', () => closeRedis(queueRedis));
-    const probe: Redis = createRedis(settings.redisUrl, 'probe');
+    const probe: Redis = createRedis(settings.redisUrl, 'probe', { onFatal: events.onFatal! });
     releasers.push('probe connection', () => closeRedis(probe));
 
     const queues = createQueues(
@@ -136,10 +153,11 @@ export async function startSyncDaemon(deps: SyncDaemonDeps): Promise<SyncDaemon>
     // Start-up waits for Redis (commands queue while it is away); say so rather than hang silently.
     const waiting = setTimeout(() => log.warn({ redis: redactRedisUrl(settings.redisUrl) }, 'waiting for Redis'), 5000);
     try {
-      await ensure();
+      await Promise.race([ensure(), startFailed]);
     } finally {
       clearTimeout(waiting);
     }
+    started = true;
 
     // Long enough that a slow poll or a big backlog is not mistaken for a wedge.
     const stallMs = Math.max(5 * settings.intervalMs, 2 * settings.jobLockMs, 30_000);
@@ -208,7 +226,8 @@ export async function startSyncDaemon(deps: SyncDaemonDeps): Promise<SyncDaemon>
       lastPolls,
       readinessChecks,
       async stop(grace) {
-        graceMs = grace;
+        // Without Redis no job can finish: waiting out the grace would only delay the exit.
+        graceMs = fatal ? 0 : grace;
         workers.beginClosing();
         deps.onStopping?.();
         await releasers.release((name, error) =>

@@ -1,5 +1,6 @@
 import { Queue, type JobsOptions } from 'bullmq';
 import type { Redis } from 'ioredis';
+import { bounded } from './releasers.js';
 import { JOB, type JobEnqueuer, type ProjectPayload, type SyncRunItem } from '../jobs/registry.js';
 
 /** Polls and reconciles have their own queue: a scheduler only makes its next job once the last one starts. */
@@ -86,7 +87,8 @@ export function createQueues(connection: Redis, settings: QueueSettings, onError
     sync,
     enqueuer,
     async close() {
-      await Promise.allSettled([poll.close(), sync.close()]);
+      // Closing waits for a connection that may never come (Redis refused us): bounded.
+      await bounded(Promise.allSettled([poll.close(), sync.close()]), 2000);
     },
   };
 }

@@ -1,4 +1,5 @@
 import { Redis } from 'ioredis';
+import { TraindbError } from '../core/errors.js';
 
 const closingConnections = new WeakSet<Redis>();
 
@@ -8,6 +9,38 @@ export interface RedisEvents {
   /** Called once per lost connection (not per reconnect attempt), with a password-free message. */
   onDown?: (role: RedisRole, message: string) => void;
   onUp?: (role: RedisRole) => void;
+  /**
+   * Redis refused us for a reason reconnecting cannot cure (wrong password, no permission, no such
+   * database): the error names the URL without its password and the fix.
+   */
+  onFatal?: (role: RedisRole, error: TraindbError) => void;
+}
+
+/** Refusals that are a matter of configuration: retrying them would wait forever. */
+export function isPermanentRedisError(message: string): boolean {
+  return (
+    /^(NOAUTH|WRONGPASS|NOPERM)\b/.test(message) ||
+    /^ERR (invalid password|invalid DB index|DB index is out of range|Client sent AUTH, but no password is set|AUTH .*without any password configured)/i.test(
+      message,
+    )
+  );
+}
+
+function permanentRedisError(url: string, error: Error): TraindbError {
+  const where = redactRedisUrl(url);
+  const fix = /^(NOAUTH|WRONGPASS)|password/i.test(error.message)
+    ? 'check the user and password in the Redis URL (REDIS_URL or daemon.redis_url)'
+    : /^NOPERM/.test(error.message)
+      ? "grant the Redis user the commands and keys BullMQ needs (e.g. '+@all ~*'), or use another user"
+      : 'check the Redis URL (REDIS_URL or daemon.redis_url)';
+  return new TraindbError(
+    'UNAVAILABLE',
+    `Redis at ${where} refused the connection (${error.message.trim().replace(/\.$/, '')}): ${fix}`,
+    {
+      cause: error,
+      transient: false,
+    },
+  );
 }
 
 /**
@@ -33,6 +66,7 @@ export function createRedis(url: string, role: RedisRole, events: RedisEvents = 
   });
   // Without an 'error' listener an EventEmitter error would crash the process on every outage.
   redis.on('error', (error: Error) => {
+    if (isPermanentRedisError(error.message) && !closing()) events.onFatal?.(role, permanentRedisError(url, error));
     if (up && !closing()) events.onDown?.(role, error.message);
     up = false;
   });

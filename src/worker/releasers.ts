@@ -27,3 +27,10 @@ export class Releasers {
     return this.releasing;
   }
 }
+
+/** Waits for `promise` at most `ms`: the rest of a shutdown must not hang on one step. */
+export async function bounded(promise: Promise<unknown>, ms: number): Promise<void> {
+  let timer: NodeJS.Timeout | undefined;
+  await Promise.race([promise, new Promise((resolve) => (timer = setTimeout(resolve, ms)))]);
+  clearTimeout(timer);
+}

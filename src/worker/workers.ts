@@ -8,6 +8,7 @@ import { JOB, type JobContext, type JobLogger, type ProjectPayload, type SyncRun
 import type { DaemonMetrics } from './metrics.js';
 import type { ProgressTracker } from './progress.js';
 import { closeRedis } from './redis.js';
+import { bounded } from './releasers.js';
 import { QUEUE } from './queues.js';
 
 export interface Processors {
@@ -177,9 +178,10 @@ export function startWorkers(deps: WorkerDeps): WorkerSet {
     ]);
     clearTimeout(timer);
     if (timedOut) {
-      log.warn({ graceMs }, 'in-flight jobs did not finish in time: releasing them to be re-run');
+      if (graceMs > 0) log.warn({ graceMs }, 'in-flight jobs did not finish in time: releasing them to be re-run');
       for (const s of set) s.worker.cancelAllJobs('shutdown');
-      await Promise.allSettled(set.map((s) => s.worker.close(true)));
+      // A worker that never reached Redis (e.g. refused its password) waits for it forever even when forced.
+      await bounded(Promise.allSettled(set.map((s) => s.worker.close(true))), 2000);
     }
     await Promise.allSettled(set.map((s) => closeRedis(s.connection)));
   }

@@ -21,16 +21,30 @@ export async function freePort(): Promise<number> {
  */
 export class ThrowawayRedis {
   private child: ChildProcess | null = null;
-  constructor(readonly port: number) {}
+  /** `password`: started with `--requirepass` (and `url` carries it). */
+  constructor(
+    readonly port: number,
+    private readonly password?: string,
+  ) {}
 
   get url(): string {
-    return `redis://127.0.0.1:${this.port}`;
+    return `redis://${this.password ? `:${encodeURIComponent(this.password)}@` : ''}127.0.0.1:${this.port}`;
   }
 
   async start(): Promise<void> {
     this.child = spawn(
       'redis-server',
-      ['--port', String(this.port), '--bind', '127.0.0.1', '--save', '', '--appendonly', 'no'],
+      [
+        '--port',
+        String(this.port),
+        '--bind',
+        '127.0.0.1',
+        '--save',
+        '',
+        '--appendonly',
+        'no',
+        ...(this.password ? ['--requirepass', this.password] : []),
+      ],
       { stdio: 'ignore' },
     );
     await waitFor(() => this.ping(), { timeoutMs: 10_000, what: `redis-server on ${this.port}` });

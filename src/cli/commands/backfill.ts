@@ -1,7 +1,7 @@
 import type { Command } from 'commander';
 import { TraindbError } from '../../core/errors.js';
 import { runBackfill } from '../../jobs/backfill.js';
-import { createWandbClient } from '../../wandb/index.js';
+import { createWandbClient, isWandbError } from '../../wandb/index.js';
 import { configFrom, EXIT, withDatabaseOptions, type DatabaseFlags } from '../context.js';
 import { openStore } from '../../db/open-store.js';
 import { createProgress, formatDuration } from '../progress.js';
@@ -50,6 +50,9 @@ export function registerBackfill(program: Command): void {
     process.on('SIGINT', onSignal);
     process.on('SIGTERM', onSignal);
 
+    const progress = createProgress(`${flags.entity}/${flags.project}`);
+    // On a terminal the progress bar owns the current line: a message starts on a fresh one.
+    const say = (line: string): void => void process.stderr.write(`${process.stderr.isTTY ? '\n' : ''}${line}\n`);
     const client = createWandbClient({
       baseUrl: config.wandb.baseUrl,
       apiKey: config.wandb.apiKey,
@@ -59,13 +62,17 @@ export function registerBackfill(program: Command): void {
       signal: abort.signal,
       onEvent: (e) => {
         if (e.type === 'poison-run')
-          process.stderr.write(
-            `\nwarning: skipped a run W&B cannot return (${visible(e.poison.name ?? `offset ${e.poison.offset}`)}): ${visibleMessage(e.poison.message)}\n`,
+          say(
+            `warning: skipped a run W&B cannot return (${visible(e.poison.name ?? `offset ${e.poison.offset}`)}): ${visibleMessage(e.poison.message)}`,
+          );
+        // Said at once: a W&B that cannot be reached would otherwise look like a hang for minutes.
+        else if (e.type === 'retry')
+          say(
+            `retrying: ${visibleMessage(e.message)} (attempt ${e.attempt} of ${e.attempts} failed; next attempt in ${seconds(e.delayMs)})`,
           );
       },
     });
     const { store } = await openStore(config.database, { create: true, extraction: config.extraction });
-    const progress = createProgress(`${flags.entity}/${flags.project}`);
     try {
       const result = await runBackfill(client, store, {
         entity: flags.entity,
@@ -76,6 +83,12 @@ export function registerBackfill(program: Command): void {
         normalize: { extraction: config.extraction, launchIdKey: config.launchIdKey },
         signal: abort.signal,
         onProgress: (p) => progress.update(p.done, p.total),
+        retry: {
+          onRetry: (i) =>
+            say(
+              `retrying: could not write ${i.what}: ${visibleMessage(i.error.message)} (attempt ${i.attempt} of ${i.attempts} failed; next attempt in ${seconds(i.delayMs)})`,
+            ),
+        },
       });
       progress.finish();
       const stats = client.stats();
@@ -88,6 +101,10 @@ export function registerBackfill(program: Command): void {
           `  W&B: ${stats.requests} requests, ${stats.retries} retries, ${stats.rateLimited} rate-limited (429)\n` +
           `  elapsed: ${formatDuration(result.elapsedMs / 1000)}`,
       );
+      if (result.failed.length > 0)
+        console.log(
+          '  failed runs are recorded with their reasons in the table sync_failures; a later backfill that writes one clears it',
+        );
       if (abort.signal.aborted) {
         console.log('  run the same command again to resume after the last committed page');
         process.exitCode = EXIT.failure;
@@ -99,6 +116,13 @@ export function registerBackfill(program: Command): void {
         process.exitCode = EXIT.failure;
         return;
       }
+      // Nothing past the failure was committed: say how to pick up where it stopped.
+      if ((error instanceof TraindbError && error.transient) || (isWandbError(error) && error.retryable))
+        throw new TraindbError(
+          'UNAVAILABLE',
+          `${error.message}\n  run the same command again to resume: it starts after the last committed page`,
+          { cause: error, transient: true },
+        );
       throw error;
     } finally {
       process.off('SIGINT', onSignal);
@@ -106,4 +130,8 @@ export function registerBackfill(program: Command): void {
       await store.close();
     }
   });
+}
+
+function seconds(ms: number): string {
+  return `${(ms / 1000).toFixed(ms < 10_000 ? 1 : 0)} s`;
 }

@@ -134,6 +134,14 @@ async function runDaemon(config: TraindbConfig): Promise<void> {
   process.on('SIGINT', onSignal);
   process.on('uncaughtException', onFatal);
   process.on('unhandledRejection', onFatal);
+  const parent = process.ppid;
+  const parentWatch = watchNpmParent(() => {
+    log.warn(
+      { parentPid: parent },
+      'the npm/npx process that started the daemon has exited without passing on its signal: shutting down',
+    );
+    void stop('npm parent exited').catch(() => undefined);
+  });
 
   try {
     const { store } = await openStore(config.database, { create: true, extraction: config.extraction });
@@ -150,9 +158,16 @@ async function runDaemon(config: TraindbConfig): Promise<void> {
       onEvent: (e) => {
         metrics.recordWandbEvent(e);
         if (e.type === 'retry')
-          log.debug(
-            { operation: e.operation, target: e.target, attempt: e.attempt, reason: e.reason, delayMs: e.delayMs },
-            'W&B request will be retried',
+          log.warn(
+            {
+              operation: e.operation,
+              target: e.target,
+              attempt: `${e.attempt} of ${e.attempts}`,
+              reason: e.reason,
+              err: e.message,
+              delayMs: e.delayMs,
+            },
+            `W&B request failed; next attempt in ${(e.delayMs / 1000).toFixed(1)} s`,
           );
         else if (e.type === 'poison-run')
           log.warn(
@@ -172,6 +187,11 @@ async function runDaemon(config: TraindbConfig): Promise<void> {
       metrics,
       // A poll waiting on W&B ends now instead of holding up the exit; the next poll redoes it.
       onStopping: () => abort.abort(new Error('shutting down')),
+      onFatal: (error) => {
+        log.fatal({ err: error.message }, 'cannot go on');
+        process.exitCode = 1;
+        void stop('Redis refused the connection').catch(() => undefined);
+      },
     });
     releasers.push('sync daemon', () => daemon.stop(d.shutdownGraceMs));
 
@@ -209,15 +229,38 @@ async function runDaemon(config: TraindbConfig): Promise<void> {
   } catch (error) {
     log.error({ err: (error as Error).message }, 'start-up failed');
     await stop('start-up failed').catch(() => undefined);
+    clearInterval(parentWatch);
+    process.off('SIGTERM', onSignal);
+    process.off('SIGINT', onSignal);
+    // Connections a library keeps retrying (a Redis that refused us) must not keep a failed daemon alive.
+    setTimeout(() => process.exit(), 3000).unref();
     throw error;
   }
   // Runs until a signal (or a fatal error) has stopped everything; the open server and Redis
   // connections keep the process alive meanwhile.
   await finished;
+  clearInterval(parentWatch);
   process.off('SIGTERM', onSignal);
   process.off('SIGINT', onSignal);
   // Everything is closed; an idle keep-alive socket somewhere must not delay the exit.
   setTimeout(() => process.exit(), 3000).unref();
+}
+
+/**
+ * `npx traindb daemon` (npm 11) runs the daemon under `sh -c`; a SIGTERM to npx reaches only that shell,
+ * and the daemon would run on as an orphan. Started by npm (npm_lifecycle_event is set), the daemon
+ * takes the loss of its parent as the signal. Returns the timer (undefined when not started by npm).
+ */
+function watchNpmParent(onOrphaned: () => void): NodeJS.Timeout | undefined {
+  if (process.env['npm_lifecycle_event'] === undefined) return undefined;
+  const parent = process.ppid;
+  const timer = setInterval(() => {
+    if (process.ppid === parent) return;
+    clearInterval(timer);
+    onOrphaned();
+  }, 500);
+  timer.unref();
+  return timer;
 }
 
 function listen(server: Server, host: string, port: number): Promise<void> {

@@ -12,6 +12,7 @@ import type {
   Row,
   RunStore,
   StoredRunFingerprint,
+  SyncFailureRecord,
   SyncState,
   SyncStateUpdate,
   UpsertOptions,
@@ -50,7 +51,10 @@ export class SqliteStore implements RunStore {
     const tx = this.db.transaction(() => {
       const outcomes = runs.map((run) => this.writer.write(run, options));
       this.writer.flushAttributes();
-      if (options.syncState) this.writeSyncState(options.syncState);
+      if (options.syncState) {
+        const written = [...(options.syncState.written ?? []), ...outcomes.map((o) => o.wandbRunId)];
+        this.writeSyncState({ ...options.syncState, written });
+      }
       return outcomes;
     });
     try {
@@ -104,6 +108,31 @@ export class SqliteStore implements RunStore {
         u.detail ?? null,
         new Date().toISOString(),
       );
+    if (u.written?.length) {
+      const clear = this.db.prepare(
+        'DELETE FROM sync_failures WHERE wandb_entity = ? AND wandb_project = ? AND wandb_run_id = ?',
+      );
+      for (const run of u.written) clear.run(u.entity, u.project, run);
+    }
+    if (u.failures?.length) {
+      const record = this.db.prepare(
+        `INSERT INTO sync_failures (wandb_entity, wandb_project, wandb_run_id, kind, reason, failed_at)
+         VALUES (?, ?, ?, ?, ?, ?)
+         ON CONFLICT (wandb_entity, wandb_project, wandb_run_id) DO UPDATE SET
+           kind = excluded.kind, reason = excluded.reason, failed_at = excluded.failed_at`,
+      );
+      const at = new Date().toISOString();
+      for (const f of u.failures) record.run(u.entity, u.project, f.run, u.kind, f.reason, at);
+    }
+  }
+
+  async listSyncFailures(entity: string, project: string): Promise<SyncFailureRecord[]> {
+    return this.db
+      .prepare(
+        `SELECT wandb_run_id AS run, kind, reason, failed_at AS failedAt FROM sync_failures
+         WHERE wandb_entity = ? AND wandb_project = ? ORDER BY failed_at, wandb_run_id`,
+      )
+      .all(entity, project) as SyncFailureRecord[];
   }
 
   async findAttributeKeys(refs: ReadonlyArray<{ source: AttributeSource; path: string }>): Promise<AttributeKey[]> {
