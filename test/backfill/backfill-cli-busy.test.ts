@@ -32,7 +32,7 @@ const env = () => ({ WANDB_BASE_URL: emulator.url, WANDB_API_KEY: KEY });
 describe('traindb backfill (CLI) on a busy database, with a bad run', () => {
   it('says it is waiting for the lock, lands every good run, and says where the bad one is recorded', async () => {
     const db = join(dir, 'busy.sqlite');
-    (await openStore(db)).store.close(); // created and migrated, so another process can lock it
+    (await openStore(db, { create: true })).store.close(); // created and migrated, so another process can lock it
     // Longer than the CLI takes to start plus the 5 s SQLite itself waits for a lock: the first attempt fails.
     holder = await holdWriteLock(db, 9000);
     const result = await runCli(['backfill', '--entity', 'lab', '--project', 'rl', '--db', db, '--page-size', '4'], {
