@@ -48,7 +48,8 @@ function isUnsafeIntegerText(m: string): boolean {
 }
 
 const NON_FINITE_TEXT = /NaN|Infinity/;
-const LONG_DIGITS = /\d{16}/;
+// 16 digits not after a decimal point: maybe an integer beyond 2^53 (long fractions are common, and safe).
+const LONG_DIGITS = /(?<![\d.])\d{16}/;
 
 /**
  * Parses W&B JSON (either non-finite form). Throws SyntaxError with JSON.parse's message otherwise.
@@ -83,6 +84,35 @@ export function parseWandbDocument(text: string): { value: JsonValue; strict: bo
     }
   }
   return { value: reviveInPlace(parsed), strict };
+}
+
+/**
+ * Parses one JSON value of an export file: strict JSON, plus W&B's bare NaN/Infinity tokens and exact
+ * big integers. Unlike `parseWandbJson`, strings stay strings ("NaN" as a display name is text); the
+ * documents inside are revived when the run is normalized.
+ */
+export function parseJsonText(text: string): JsonValue {
+  const nonFinite = NON_FINITE_TEXT.test(text);
+  const longDigits = LONG_DIGITS.test(text);
+  if (!longDigits) {
+    try {
+      return JSON.parse(text) as JsonValue;
+    } catch (error) {
+      if (!nonFinite) throw error;
+    }
+  }
+  const rewritten = text.replace(longDigits ? LITERAL_BARE_OR_NUMBER : LITERAL_OR_BARE, rewriteToken);
+  return reviveSentinels(JSON.parse(rewritten) as JsonValue);
+}
+
+function reviveSentinels(node: JsonValue): JsonValue {
+  if (typeof node === 'string') return node.charCodeAt(0) === 0 ? reviveScalar(node) : node;
+  if (Array.isArray(node)) {
+    for (let i = 0; i < node.length; i++) node[i] = reviveSentinels(node[i]!);
+  } else if (node !== null && typeof node === 'object') {
+    for (const key of Object.keys(node)) node[key] = reviveSentinels(node[key]!);
+  }
+  return node;
 }
 
 function isStrictJson(text: string): boolean {
@@ -141,8 +171,7 @@ export function jsonDepth(value: unknown, limit = Number.POSITIVE_INFINITY): num
 
 function reviveScalar(value: string): JsonValue {
   if (value.charCodeAt(0) === 0) {
-    if (value.startsWith(SENTINEL_PREFIX))
-      return NON_FINITE_STRINGS.get(value.slice(SENTINEL_PREFIX.length)) ?? value;
+    if (value.startsWith(SENTINEL_PREFIX)) return NON_FINITE_STRINGS.get(value.slice(SENTINEL_PREFIX.length)) ?? value;
     if (value.startsWith(INT_SENTINEL)) return BigInt(value.slice(INT_SENTINEL.length));
   }
   return NON_FINITE_STRINGS.get(value) ?? value;
@@ -202,6 +231,7 @@ export function getOwn(object: JsonObject, key: string): JsonValue | undefined {
 
 /** Sets an own data property, also for the key `__proto__` (plain assignment would replace the prototype). */
 export function setOwn(object: JsonObject, key: string, value: JsonValue): void {
-  if (key === '__proto__') Object.defineProperty(object, key, { value, writable: true, enumerable: true, configurable: true });
+  if (key === '__proto__')
+    Object.defineProperty(object, key, { value, writable: true, enumerable: true, configurable: true });
   else object[key] = value;
 }

@@ -51,7 +51,7 @@ describe('prototype keys are data (issue 12 item 2)', () => {
       config: '{"x.__proto__.loop.y": 1, "constructor": {"prototype": {"z": 2}}}',
       summaryMetrics: '{"__proto__": {"loss": 0.5}}',
     });
-    expect((({}) as Record<string, unknown>)['loop']).toBeUndefined();
+    expect(({} as Record<string, unknown>)['loop']).toBeUndefined();
     const config = JSON.parse(n.run.config_json as string) as unknown;
     expect(ownPath(config, ['x', '__proto__', 'loop', 'y'])).toBe(1);
     expect(ownPath(config, ['constructor', 'prototype', 'z'])).toBe(2);
@@ -102,7 +102,12 @@ describe('prototype keys are data (issue 12 item 2)', () => {
             if (at < p.length) text = objectText([[p.slice(at).join('.'), text]]);
             return [p.slice(0, at).join('.'), text];
           });
-          const n = normalizeRun({ name: 'fuzz', project, config: objectText(entries), summaryMetrics: objectText(entries) });
+          const n = normalizeRun({
+            name: 'fuzz',
+            project,
+            config: objectText(entries),
+            summaryMetrics: objectText(entries),
+          });
           const config = JSON.parse(n.run.config_json as string) as unknown;
           for (const [p, v] of kept) {
             expect(ownPath(config, p)).toEqual(v);
@@ -126,7 +131,9 @@ describe('prototype keys are data (issue 12 item 2)', () => {
   });
 
   it('arbitrary keys (empty segments, dots, unicode) never touch Object.prototype', () => {
-    const key = fc.array(fc.oneof(hostile, fc.string({ maxLength: 4 }), fc.constant('.')), { maxLength: 6 }).map((a) => a.join(''));
+    const key = fc
+      .array(fc.oneof(hostile, fc.string({ maxLength: 4 }), fc.constant('.')), { maxLength: 6 })
+      .map((a) => a.join(''));
     const value: fc.Arbitrary<string> = fc.letrec<{ v: string }>((tie) => ({
       v: fc.oneof(
         { depthSize: 'small', withCrossShrink: true },

@@ -87,7 +87,8 @@ export function normalizeRun(node: WandbRunNode, options: NormalizeOptions = {})
   const runtime =
     typeof summary['_runtime'] === 'number' && Number.isFinite(summary['_runtime']) ? summary['_runtime'] : null;
   const duration =
-    runtime ?? (typeof node.computeSeconds === 'number' && Number.isFinite(node.computeSeconds) ? node.computeSeconds : null);
+    runtime ??
+    (typeof node.computeSeconds === 'number' && Number.isFinite(node.computeSeconds) ? node.computeSeconds : null);
   const endedAt = isTerminalStatus(status)
     ? (heartbeatAt ?? (createdAt && duration !== null ? addSeconds(createdAt, duration) : null))
     : null;
