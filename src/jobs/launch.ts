@@ -2,7 +2,7 @@ import { parse as parseYaml } from 'yaml';
 import { TraindbError } from '../core/errors.js';
 import { isJsonObject, reviveNonFinite, type JsonObject } from '../core/json.js';
 import { getPath, unwrapConfig } from '../core/normalize/config.js';
-import { toText } from '../core/normalize/coerce.js';
+import { launchIdText } from '../core/normalize/run.js';
 import type { ExtractionMap } from '../core/normalize/extraction.js';
 import type { Attachments, LaunchOutcome, RunStore } from '../db/store.js';
 
@@ -33,18 +33,21 @@ export async function registerLaunch(
   options: LaunchOptions,
 ): Promise<LaunchOutcome> {
   const config = parseRunConfig(input.config);
-  const fromConfig = toText(getPath(unwrapConfig(config).config, options.launchIdKey) ?? null);
-  const runId = input.runId?.trim() || fromConfig?.trim();
+  // Surrounding whitespace is not part of a launch id, here and when the W&B run is normalized
+  // (`normalizeRun` trims the config's value the same way), so the two always meet on the same row.
+  const fromConfig = launchIdText(getPath(unwrapConfig(config).config, options.launchIdKey));
+  const given = input.runId === undefined ? undefined : input.runId.trim();
+  if (given === '') throw new TraindbError('INVALID_INPUT', 'the run id is empty (or only whitespace)');
+  const runId = given ?? fromConfig;
   if (!runId) {
-    throw new TraindbError(
-      'INVALID_INPUT',
-      `no run id: pass --run-id (or "run_id" in the body), or set ${options.launchIdKey} in the run's config`,
-    );
+    throw new TraindbError('INVALID_INPUT', `no run id: give one, or set ${options.launchIdKey} in the run's config`, {
+      details: { field: 'run_id' },
+    });
   }
-  if (fromConfig && input.runId && fromConfig !== input.runId) {
+  if (fromConfig && given !== undefined && fromConfig !== given) {
     throw new TraindbError(
       'INVALID_INPUT',
-      `the run id ${input.runId} differs from the config's ${options.launchIdKey} (${fromConfig}): W&B would link the run by the config's value; make them equal`,
+      `the run id ${given} differs from the config's ${options.launchIdKey} (${fromConfig}): W&B would link the run by the config's value; make them equal`,
     );
   }
   const text = (v: unknown, name: string): string | undefined => {

@@ -6,6 +6,7 @@ import {
   reviveNonFinite,
   stringifyJson,
   type JsonObject,
+  type JsonValue,
 } from '../json.js';
 import type { RunRow } from '../columns.js';
 import { TraindbError } from '../errors.js';
@@ -71,8 +72,7 @@ export function normalizeRun(node: WandbRunNode, options: NormalizeOptions = {})
   checkDepth(name, 'config', config);
 
   const launchIdKey = options.launchIdKey ?? 'run_id';
-  const launchId = toText(getPath(config, launchIdKey) ?? null);
-  const runId = launchId && launchId.trim() !== '' ? launchId : `${entity}/${project}/${name}`;
+  const runId = launchIdText(getPath(config, launchIdKey)) ?? `${entity}/${project}/${name}`;
 
   const extracted = extractColumns(options.extraction ?? DEFAULT_EXTRACTION, {
     config,
@@ -160,6 +160,15 @@ export function normalizeRun(node: WandbRunNode, options: NormalizeOptions = {})
     version: updatedAt ?? heartbeatAt ?? createdAt,
     hash: contentHash(run, objectives, scaffolds),
   };
+}
+
+/**
+ * The launch id a config carries, without surrounding whitespace (as `traindb launch` registers it), or
+ * null when there is none.
+ */
+export function launchIdText(value: JsonValue | undefined): string | null {
+  const text = toText(value ?? null)?.trim();
+  return text ? text : null;
 }
 
 /** Joins column values with a separator no JSON text contains, rather than re-serialising large JSON strings. */
