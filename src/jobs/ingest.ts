@@ -67,6 +67,8 @@ export async function ingestNodes(
     let inFlight: Promise<NormalizeResult[]> | null = null;
     for await (const batch of chunks(nodes, batchSize)) {
       const next = normalizer.normalize(batch);
+      // Awaited after the write below; a rejection meanwhile (the worker died) must not count as unhandled.
+      next.catch(() => undefined);
       if (inFlight) await write(store, await inFlight, upsert, summary);
       inFlight = next;
     }
