@@ -113,3 +113,24 @@ describe('a bad part fails alone, named by its position (issue 12 item 10)', () 
     expect(() => parseRunFile('[{"name": "a"}, {"name": ]', 'f.json')).toThrow(/f\.json: \(element 2\)/);
   });
 });
+
+describe('any input', () => {
+  it('never throws: every part is a run or a failure with a reason', () => {
+    const valid = JSON.stringify([{ name: 'a', config: { x: [1, { y: 'z' }] } }, { name: 'b' }]);
+    const mutated = fc
+      .tuple(fc.nat(valid.length), fc.nat(6), fc.constantFrom('', '[', ']', '{', '}', '"', '\\', '\n', ',', ':', 'NaN'))
+      .map(([at, cut, insert]) => valid.slice(0, at) + insert + valid.slice(at + cut));
+    fc.assert(
+      fc.property(
+        fc.oneof(mutated, fc.string({ unit: 'binary', maxLength: 60 })),
+        fc.array(fc.integer({ min: 1, max: 20 }), { minLength: 1, maxLength: 4 }),
+        (text, sizes) => {
+          for (const item of scan(text, sizes)) {
+            if (!item.ok) expect(item.reason).toMatch(/\S/);
+          }
+        },
+      ),
+      { numRuns: 3000 },
+    );
+  });
+});
