@@ -49,7 +49,7 @@ function isUnsafeIntegerText(m: string): boolean {
 
 const NON_FINITE_TEXT = /NaN|Infinity/;
 // 16 digits not after a decimal point: maybe an integer beyond 2^53 (long fractions are common, and safe).
-const LONG_DIGITS = /(?<![\d.])\d{16}/;
+const LONG_DIGITS = /(?:^|[^\d.])\d{16}/;
 
 /**
  * Parses W&B JSON (either non-finite form). Throws SyntaxError with JSON.parse's message otherwise.

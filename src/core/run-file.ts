@@ -41,7 +41,8 @@ interface Capture {
   name: string | null;
 }
 
-const STRING_STOP = /["\\\n]/g;
+// A string body: anything but a quote, a backslash or a raw newline, or an escape pair.
+const STRING_BODY = /(?:[^"\\\n]|\\.)*/y;
 // Keys that name a wrapper level or a run's name are short; longer ones are not recorded.
 const MAX_KEY = 8;
 
@@ -266,42 +267,38 @@ export class RunFileScanner {
       this.escape = false;
       i++;
     }
-    STRING_STOP.lastIndex = i;
-    for (;;) {
-      const m = STRING_STOP.exec(chunk);
-      if (!m) {
-        this.appendRecord(chunk.slice(i));
+    // The whole body in one native match: exports hold JSON documents as strings, full of escapes.
+    STRING_BODY.lastIndex = i;
+    STRING_BODY.test(chunk);
+    const at = STRING_BODY.lastIndex;
+    this.appendRecord(chunk.slice(i, at));
+    if (at >= chunk.length) return chunk.length;
+    const ch = chunk.charCodeAt(at);
+    if (ch === 92 /* \ */) {
+      if (at + 1 >= chunk.length) {
+        // An escape cut by the chunk boundary: its character comes with the next chunk.
+        this.appendRecord('\\');
+        this.escape = true;
         return chunk.length;
       }
-      const at = m.index;
-      this.appendRecord(chunk.slice(i, at));
-      const ch = chunk.charCodeAt(at);
-      if (ch === 92 /* \ */) {
-        this.appendRecord('\\');
-        if (at + 1 >= chunk.length) {
-          this.escape = true;
-          return chunk.length;
-        }
-        this.appendRecord(chunk.slice(at + 1, at + 2));
-        i = at + 2;
-        STRING_STOP.lastIndex = i;
-        continue;
-      }
-      if (ch === 10) {
-        this.inString = false;
-        this.fail(chunk, at, this.capture?.label ?? `(line ${this.line})`, `line ${this.line} ends inside a string`);
-        return at;
-      }
       this.inString = false;
-      this.endString();
-      const c = this.capture;
-      // A string element of a run array was reported when it started.
-      if (c && this.stack.length === c.depth) {
-        this.capture = null;
-        this.finishCapture(c, chunk.slice(Math.max(c.start, 0), at + 1));
-      }
+      this.fail(chunk, at + 1, this.capture?.label ?? `(line ${this.line})`, `line ${this.line} ends inside a string`);
       return at + 1;
     }
+    if (ch === 10) {
+      this.inString = false;
+      this.fail(chunk, at, this.capture?.label ?? `(line ${this.line})`, `line ${this.line} ends inside a string`);
+      return at;
+    }
+    this.inString = false;
+    this.endString();
+    const c = this.capture;
+    // A string element of a run array was reported when it started.
+    if (c && this.stack.length === c.depth) {
+      this.capture = null;
+      this.finishCapture(c, chunk.slice(Math.max(c.start, 0), at + 1));
+    }
+    return at + 1;
   }
 
   private appendRecord(text: string): void {
