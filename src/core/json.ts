@@ -132,8 +132,9 @@ function isStrictJson(text: string): boolean {
  */
 export function reviveNonFinite(value: unknown): JsonValue {
   if (typeof value === 'string') return reviveScalar(value);
-  if (typeof value === 'number' || typeof value === 'boolean' || typeof value === 'bigint' || value === null)
-    return value;
+  if (typeof value === 'number' || typeof value === 'boolean' || value === null) return value;
+  // A decoder that reads every integer as a bigint (YAML's intAsBigInt): only the unsafe ones stay bigints.
+  if (typeof value === 'bigint') return Number.isSafeInteger(Number(value)) ? Number(value) : value;
   if (Array.isArray(value)) return value.map((item: unknown) => reviveNonFinite(item === undefined ? null : item));
   if (typeof value === 'object') {
     const out: JsonObject = {};

@@ -107,7 +107,8 @@ export function parseRunConfig(value: unknown): JsonObject {
   let parsed = value;
   if (typeof value === 'string') {
     try {
-      parsed = parseYaml(value);
+      // Integers as bigints, so one beyond 2^53 keeps its digits (the others become numbers again).
+      parsed = parseYaml(value, { intAsBigInt: true });
     } catch (error) {
       throw new TraindbError('INVALID_INPUT', `the run config is not valid YAML or JSON: ${(error as Error).message}`);
     }

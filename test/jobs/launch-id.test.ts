@@ -41,4 +41,17 @@ describe('launch ids with surrounding whitespace', () => {
       runId: 'B',
     });
   });
+
+  it('a YAML config keeps integers beyond 2^53 exactly and NaN as W&B writes it (item 9)', async () => {
+    await registerLaunch(
+      store,
+      { config: 'run_id: L3\nseed: 9007199254740993\nlr: .nan\nsteps: 10\n' },
+      { launchIdKey: 'run_id' },
+    );
+    const [row] = await store.all("SELECT config_json, max_steps FROM training_runs WHERE run_id = 'L3'");
+    expect(row).toEqual({
+      config_json: '{"run_id":"L3","seed":9007199254740993,"lr":"NaN","steps":10}',
+      max_steps: null,
+    });
+  });
 });
