@@ -181,7 +181,11 @@ export class RunFileScanner {
     // In JSON lines every run is one line: a second value that has not ended at its line's end is broken.
     const c = this.capture;
     if (c && c.depth === 0 && this.topValues > 0) {
-      this.captureFailed(c, 'not valid JSON: the line ends before its value does (truncated)', chunk.slice(Math.max(c.start, 0), i));
+      this.captureFailed(
+        c,
+        'not valid JSON: the line ends before its value does (truncated)',
+        chunk.slice(Math.max(c.start, 0), i),
+      );
       this.stack.length = 0;
       this.capture = null;
     }
