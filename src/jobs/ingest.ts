@@ -1,6 +1,6 @@
 import type { NormalizedRun, NormalizeOptions } from '../core/normalize/run.js';
 import { parseRunFile } from '../core/run-file.js';
-import { createNormalizer, failureReason, type NormalizeResult } from './normalize-pool.js';
+import { createNormalizer, failureReason, type NormalizeResult, type Normalizer } from './normalize-pool.js';
 import type { RunStore, UpsertOptions, UpsertOutcome } from '../db/store.js';
 
 export const readRunNodes = parseRunFile;
@@ -38,6 +38,8 @@ export interface IngestOptions extends NormalizeOptions, UpsertOptions {
    * until the end (RunStore.beginBulkLoad).
    */
   bulk?: boolean;
+  /** Normalizes the batches instead of a normalizer made from these options (the caller closes it). */
+  normalizer?: Normalizer;
 }
 
 /**
@@ -58,9 +60,10 @@ export async function ingestNodes(
     launchIdKey,
     entity,
     project,
+    normalizer: given,
     ...upsert
   } = options;
-  const normalizer = createNormalizer({ extraction, launchIdKey, entity, project }, parallel);
+  const normalizer = given ?? createNormalizer({ extraction, launchIdKey, entity, project }, parallel);
   const bulkLoad = bulk && (await store.beginBulkLoad());
   try {
     // Pipeline: while batch n is written, batch n+1 is being normalized (on the worker when parallel).
@@ -74,7 +77,7 @@ export async function ingestNodes(
     }
     if (inFlight) await write(store, await inFlight, upsert, summary);
   } finally {
-    await normalizer.close();
+    if (!given) await normalizer.close();
     if (bulkLoad) await store.endBulkLoad();
   }
   return summary;

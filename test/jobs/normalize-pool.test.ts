@@ -4,6 +4,8 @@ import type { createNormalizer } from '../../src/jobs/normalize-pool.js';
 import { normalizeSafely, packResults, unpackResults, type NormalizeResult } from '../../src/jobs/normalize-pool.js';
 import { corpus } from '../helpers/corpus.js';
 import { makeRun } from '../helpers/runs.js';
+import { ingestNodes } from '../../src/jobs/ingest.js';
+import { tempStore } from '../helpers/db.js';
 
 const nodes: unknown[] = [
   ...corpus().map((s, i) => makeRun({ ...s, flattened: i % 2 === 0 })),
@@ -78,4 +80,28 @@ describe('a normalization worker that dies (issue 12 item 15)', () => {
       await normalizer.close();
     }
   });
+
+  it.runIf(existsSync(compiledPool))(
+    'an ingest whose worker dies fails with the reason; running it again completes it',
+    async () => {
+      const pool = (await import(compiledPool.href)) as { createNormalizer: typeof createNormalizer };
+      const { store, cleanup } = await tempStore();
+      const runs = Array.from({ length: 30 }, (_, i) => makeRun({ name: `w${i}` }));
+      const normalizer = pool.createNormalizer({}, true, { exitOnBatch: 2 });
+      try {
+        await expect(ingestNodes(store, runs, { batchSize: 5, normalizer })).rejects.toThrow(
+          /the normalization worker stopped \(exit code 7\)/,
+        );
+        const [{ n }] = (await store.all('SELECT count(*) AS n FROM training_runs')) as Array<{ n: number }>;
+        expect(n).toBeGreaterThan(0);
+        expect(n).toBeLessThan(30);
+        const again = await ingestNodes(store, runs, { batchSize: 5, parallel: true });
+        expect(again.inserted + again.unchanged).toBe(30);
+        expect(again.unchanged).toBe(n);
+      } finally {
+        await normalizer.close();
+        await cleanup();
+      }
+    },
+  );
 });
