@@ -92,7 +92,7 @@ describe('a normalization worker that dies (issue 12 item 15)', () => {
         await expect(ingestNodes(store, runs, { batchSize: 5, normalizer })).rejects.toThrow(
           /the normalization worker stopped \(exit code 7\)/,
         );
-        const [{ n }] = (await store.all('SELECT count(*) AS n FROM training_runs')) as Array<{ n: number }>;
+        const { n } = (await store.all('SELECT count(*) AS n FROM training_runs'))[0] as { n: number };
         expect(n).toBeGreaterThan(0);
         expect(n).toBeLessThan(30);
         const again = await ingestNodes(store, runs, { batchSize: 5, parallel: true });

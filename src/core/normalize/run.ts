@@ -46,6 +46,24 @@ export interface NormalizeOptions {
 }
 
 export function normalizeRun(node: WandbRunNode, options: NormalizeOptions = {}): NormalizedRun {
+  try {
+    return normalizeNode(node, options);
+  } catch (error) {
+    // The depth checks come first, but a shape they do not measure (a key of 100,000 dots merged with
+    // another) may still exhaust the stack: that run fails alone like any other invalid run.
+    if (error instanceof RangeError) {
+      const name = typeof node?.name === 'string' && node.name !== '' ? node.name : '?';
+      throw invalid(
+        name,
+        `too deeply nested to read (${error.message}); documents may be nested up to ${MAX_JSON_DEPTH} levels`,
+        error,
+      );
+    }
+    throw error;
+  }
+}
+
+function normalizeNode(node: WandbRunNode, options: NormalizeOptions): NormalizedRun {
   if (!node || typeof node !== 'object' || Array.isArray(node))
     throw invalid('?', `expected a W&B run object, got ${preview(node)}`);
   const name = typeof node.name === 'string' && node.name.trim() !== '' ? node.name : null;
@@ -200,6 +218,7 @@ function parseDocument(
     try {
       ({ value: parsed, strict } = parseWandbDocument(value));
     } catch (error) {
+      if (error instanceof RangeError) throw error; // valid but too deep: reported as such by normalizeRun
       throw invalid(run, `${field} is not valid JSON (${(error as Error).message})`, error);
     }
     checkDepth(run, field, parsed);
