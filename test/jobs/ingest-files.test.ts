@@ -3,6 +3,7 @@ import { writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { openStore } from '../../src/db/open-store.js';
 import { findRuns } from '../../src/query/find-runs.js';
+import { readRunFile } from '../../src/jobs/read-run-lines.js';
 import { runCli } from '../helpers/cli.js';
 import { tempDir } from '../helpers/db.js';
 
@@ -58,6 +59,20 @@ describe('export files (issue 12 item 10)', () => {
     const graphql = JSON.stringify({ data: { project: { runs: { edges: [{ node: JSON.parse(node('g', '{}')) }] } } } });
     expect((await load('export.jsonl', graphql, 'gql.sqlite')).stdout).toMatch(/1 new/);
     expect((await load('export.txt', `{"runs": [${node('r', '{}')}]}`, 'gql.sqlite')).stdout).toMatch(/1 new/);
+  });
+
+  it('an array larger than the read buffer is streamed across chunk boundaries, multi-byte characters intact', async () => {
+    const runs = Array.from({ length: 400 }, (_, i) =>
+      JSON.parse(node(`r${i}`, JSON.stringify({ note: `é€🙂"\\ ${'x'.repeat(8000)}`, i }))),
+    );
+    const path = join(dir, 'large.json');
+    writeFileSync(path, JSON.stringify(runs));
+    const failures: Array<{ run: string; reason: string }> = [];
+    const read: Array<{ name: string; config: string }> = [];
+    for await (const n of readRunFile(path, failures)) read.push(n as { name: string; config: string });
+    expect(failures).toEqual([]);
+    expect(read.map((r) => r.name)).toEqual(runs.map((r: { name: string }) => r.name));
+    expect(read.every((r, i) => r.config === runs[i].config)).toBe(true);
   });
 
   it('a 200,000-deep line fails alone; the runs around it are written', async () => {
