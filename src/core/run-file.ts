@@ -63,12 +63,14 @@ export class RunFileScanner {
   private record: { kind: 'key' | 'name'; text: string } | null = null;
   private skipToNewline = false;
   private out: RunFileItem[] = [];
+  private emitted = false;
 
   constructor(private readonly maxDepth = MAX_NODE_DEPTH) {}
 
   feed(chunk: string): RunFileItem[] {
     this.scan(chunk);
     const items = this.out;
+    if (items.length > 0) this.emitted = true;
     this.out = [];
     return items;
   }
@@ -146,6 +148,7 @@ export class RunFileScanner {
       }
       // A number, true, false, null (or a bare NaN/Infinity) token.
       if (!frame) {
+        this.notJson(chunk, i);
         this.fail(chunk, i, `(line ${this.line})`, 'not a JSON object or array');
         continue;
       }
@@ -160,6 +163,19 @@ export class RunFileScanner {
       c.pieces.push(chunk.slice(c.start));
       c.start = 0;
     }
+  }
+
+  /**
+   * Text before any JSON value (a CSV, a YAML file, an HTML error page) is not an export at all: one
+   * clear error instead of a failure for each of its lines.
+   */
+  private notJson(chunk: string, i: number): void {
+    if (this.topValues > 0 || this.emitted || this.capture) return;
+    const start = chunk.slice(i, i + 40).split('\n')[0]!;
+    throw new TraindbError(
+      'INVALID_INPUT',
+      `not a W&B export: expected a JSON array of runs, {"runs": [...]}, a GraphQL runs response or JSON lines; line ${this.line} starts with ${JSON.stringify(start)}`,
+    );
   }
 
   /** Whether a value (not a key) starts here in `frame`. */
@@ -244,6 +260,7 @@ export class RunFileScanner {
   private startString(chunk: string, i: number): void {
     const frame = this.stack[this.stack.length - 1];
     if (!frame) {
+      this.notJson(chunk, i);
       this.fail(chunk, i, `(line ${this.line})`, 'not a JSON object or array');
       return;
     }

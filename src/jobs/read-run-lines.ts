@@ -23,7 +23,10 @@ export async function* readRunFile(input: string | Readable, failures: IngestFai
       }
     }
   } catch (error) {
-    if (error instanceof TraindbError) throw error;
+    if (error instanceof TraindbError) {
+      const label = typeof input === 'string' ? (input === '-' ? 'standard input' : input) : 'the input';
+      throw new TraindbError(error.code, `${label}: ${error.message}`, { cause: error });
+    }
     const code = (error as NodeJS.ErrnoException).code;
     throw new TraindbError(
       'INVALID_INPUT',

@@ -109,6 +109,13 @@ describe('a bad part fails alone, named by its position (issue 12 item 10)', () 
     expect((items[1] as { reason: string }).reason).toMatch(/nested more than 510 levels deep.*500/);
   });
 
+  it('text that is not JSON at all is one clear error, not a failure per line', () => {
+    expect(() => scan('a,b,c\n1,2,3\n')).toThrow(/not a W&B export: .* line 1 starts with "a,b,c"/);
+    expect(() => scan('<html>\n')).toThrow(/not a W&B export/);
+    // After a first run, a garbage line is one bad line of JSON lines.
+    expect(names(scan('{"name": "a"}\nnot json\n{"name": "b"}'))).toEqual(['a', '!(line 2)', 'b']);
+  });
+
   it('parseRunFile throws on the first bad part, naming it', () => {
     expect(() => parseRunFile('[{"name": "a"}, {"name": ]', 'f.json')).toThrow(/f\.json: \(element 2\)/);
   });
@@ -125,7 +132,15 @@ describe('any input', () => {
         fc.oneof(mutated, fc.string({ unit: 'binary', maxLength: 60 })),
         fc.array(fc.integer({ min: 1, max: 20 }), { minLength: 1, maxLength: 4 }),
         (text, sizes) => {
-          for (const item of scan(text, sizes)) {
+          let items: RunFileItem[];
+          try {
+            items = scan(text, sizes);
+          } catch (error) {
+            // Only text that is not JSON from its first value on is refused whole.
+            expect((error as Error).message).toMatch(/^not a W&B export/);
+            return;
+          }
+          for (const item of items) {
             if (!item.ok) expect(item.reason).toMatch(/\S/);
           }
         },

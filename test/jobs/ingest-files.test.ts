@@ -75,6 +75,12 @@ describe('export files (issue 12 item 10)', () => {
     expect(read.every((r, i) => r.config === runs[i].config)).toBe(true);
   });
 
+  it('a file that is not JSON at all is bad input (exit 2), named with how it starts', async () => {
+    const result = await load('runs.csv', 'name,lr\na,1\n', 'csv.sqlite');
+    expect(result.stderr).toMatch(/runs\.csv: not a W&B export: .*line 1 starts with "name,lr"/);
+    expect(result.code).toBe(2);
+  });
+
   it('a 200,000-deep line fails alone; the runs around it are written', async () => {
     const deep = `{"name": "deep", "config": ${'['.repeat(200_000)}${']'.repeat(200_000)}}`;
     const result = await load('deep.jsonl', [node('a', '{}'), deep, node('c', '{}')].join('\n'), 'deep.sqlite');
