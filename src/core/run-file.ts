@@ -274,7 +274,7 @@ export class RunFileScanner {
     if (isKey) {
       const relative = c ? this.stack.length - c.depth : 0;
       if (!c || frame.role === 'candidate' || relative <= 2) this.record = { kind: 'key', text: '' };
-    } else if (c && c.name === null && frame.key === 'name' && this.stack.length - c.depth <= 2) {
+    } else if (c && c.name === null && frame.key === 'name' && this.isRunLevel(c)) {
       this.record = { kind: 'name', text: '' };
     }
     this.inString = true;
@@ -322,6 +322,12 @@ export class RunFileScanner {
     return at + 1;
   }
 
+  /** Whether the innermost frame is the run object itself (an edge's `node`, for a GraphQL response). */
+  private isRunLevel(c: Capture): boolean {
+    const relative = this.stack.length - c.depth;
+    return c.edge ? relative === 2 && this.stack[this.stack.length - 2]!.key === 'node' : relative === 1;
+  }
+
   private appendRecord(text: string): void {
     const r = this.record;
     if (r && r.text.length <= 256) r.text += text;
@@ -335,7 +341,8 @@ export class RunFileScanner {
     if (!frame.array && frame.expectKey) frame.key = r && r.kind === 'key' && r.text.length <= MAX_KEY ? r.text : null;
     else if (r?.kind === 'name' && this.capture && this.capture.name === null) {
       try {
-        this.capture.name = JSON.parse(`"${r.text}"`) as string;
+        const name = JSON.parse(`"${r.text}"`) as string;
+        if (name.trim() !== '') this.capture.name = name;
       } catch {
         // A name that is not a valid string literal stays unknown.
       }
@@ -371,13 +378,13 @@ export class RunFileScanner {
       this.failed(c, `not valid JSON (${(error as Error).message})`);
       return;
     }
-    if (c.edge) {
-      const node = isJsonObject(value) ? value['node'] : undefined;
-      if (node === undefined) this.failed(c, 'a GraphQL edge without "node"');
-      else this.out.push({ ok: true, node });
-      return;
-    }
-    this.out.push({ ok: true, node: value });
+    const node = c.edge ? (isJsonObject(value) ? value['node'] : undefined) : value;
+    if (c.edge && node === undefined) this.failed(c, 'a GraphQL edge without "node"');
+    // Checked here, where the run's position is known, so the failure says where it is.
+    else if (!isJsonObject(node)) this.failed(c, 'not a JSON object (a W&B run node)');
+    else if (typeof node['name'] !== 'string' || node['name'].trim() === '')
+      this.failed(c, `the run has no "name" (W&B's run id)`);
+    else this.out.push({ ok: true, node });
   }
 
   /**

@@ -116,6 +116,14 @@ describe('a bad part fails alone, named by its position (issue 12 item 10)', () 
     expect(names(scan('{"name": "a"}\nnot json\n{"name": "b"}'))).toEqual(['a', '!(line 2)', 'b']);
   });
 
+  it('a run without a name, or a value that is not a run, is named by its position', () => {
+    const items = scan(
+      '[{"name": "a"}, {"config": "{}"}, [1], {"name": "  "}, {"project": {"name": "p"}, "name": "b", "x": }]',
+    );
+    expect(names(items)).toEqual(['a', '!(element 2)', '!(element 3)', '!(element 4)', '!b']);
+    expect(items[1]).toMatchObject({ reason: 'the run has no "name" (W&B\'s run id)' });
+  });
+
   it('parseRunFile throws on the first bad part, naming it', () => {
     expect(() => parseRunFile('[{"name": "a"}, {"name": ]', 'f.json')).toThrow(/f\.json: \(element 2\)/);
   });
