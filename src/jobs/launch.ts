@@ -1,6 +1,6 @@
 import { parse as parseYaml } from 'yaml';
 import { TraindbError } from '../core/errors.js';
-import { isJsonObject, reviveNonFinite, type JsonObject } from '../core/json.js';
+import { isJsonObject, jsonDepth, MAX_JSON_DEPTH, reviveNonFinite, type JsonObject } from '../core/json.js';
 import { getPath, unwrapConfig } from '../core/normalize/config.js';
 import { launchIdText } from '../core/normalize/run.js';
 import type { ExtractionMap } from '../core/normalize/extraction.js';
@@ -35,7 +35,8 @@ export async function registerLaunch(
   const config = parseRunConfig(input.config);
   // Surrounding whitespace is not part of a launch id, here and when the W&B run is normalized
   // (`normalizeRun` trims the config's value the same way), so the two always meet on the same row.
-  const fromConfig = launchIdText(getPath(unwrapConfig(config).config, options.launchIdKey));
+  const unwrapped = unwrapDeepChecked(config);
+  const fromConfig = launchIdText(getPath(unwrapped, options.launchIdKey));
   const given = input.runId === undefined ? undefined : input.runId.trim();
   if (given === '') throw new TraindbError('INVALID_INPUT', 'the run id is empty (or only whitespace)');
   const runId = given ?? fromConfig;
@@ -66,6 +67,26 @@ export async function registerLaunch(
       chainOfCustodyId: text(input.chainOfCustodyId, 'chain_of_custody_id') ?? null,
     },
     options.extraction,
+  );
+}
+
+/** Dotted keys deepen a config (`a.b.c` is three levels): the stored shape is what must fit the limit. */
+function unwrapDeepChecked(config: JsonObject): JsonObject {
+  let unwrapped: JsonObject;
+  try {
+    unwrapped = unwrapConfig(config).config;
+  } catch (error) {
+    if (!(error instanceof RangeError)) throw error;
+    throw tooDeep();
+  }
+  if (jsonDepth(unwrapped, MAX_JSON_DEPTH) > MAX_JSON_DEPTH) throw tooDeep();
+  return unwrapped;
+}
+
+function tooDeep(): TraindbError {
+  return new TraindbError(
+    'INVALID_INPUT',
+    `the run config is nested more than ${MAX_JSON_DEPTH} levels deep (dotted keys count as levels); traindb stores documents up to ${MAX_JSON_DEPTH} levels`,
   );
 }
 
@@ -114,6 +135,8 @@ export function parseRunConfig(value: unknown): JsonObject {
     }
   }
   if (parsed === null || parsed === undefined) parsed = {};
+  // Before the copy, which recurses: a hostile body must be a 400, never a stack overflow.
+  if (jsonDepth(parsed, MAX_JSON_DEPTH) > MAX_JSON_DEPTH) throw tooDeep();
   const revived = reviveNonFinite(parsed);
   if (!isJsonObject(revived))
     throw new TraindbError('INVALID_INPUT', 'the run config must be a mapping of keys (YAML or a JSON object)');

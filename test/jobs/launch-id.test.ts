@@ -54,4 +54,18 @@ describe('launch ids with surrounding whitespace', () => {
       max_steps: null,
     });
   });
+
+  it('a config nested deeper than 500 levels is bad input, however deep', async () => {
+    let deep: unknown = 1;
+    for (let i = 0; i < 200_000; i++) deep = { a: deep };
+    await expect(registerLaunch(store, { runId: 'D', config: deep }, { launchIdKey: 'run_id' })).rejects.toMatchObject({
+      code: 'INVALID_INPUT',
+      message: expect.stringMatching(/nested more than 500 levels deep/),
+    });
+    const dotted = { [Array.from({ length: 600 }, () => 'k').join('.')]: 1 };
+    await expect(registerLaunch(store, { runId: 'D', config: dotted }, { launchIdKey: 'run_id' })).rejects.toThrow(
+      /nested more than 500 levels deep \(dotted keys count as levels\)/,
+    );
+    expect(await store.all('SELECT run_id FROM training_runs')).toEqual([]);
+  });
 });
