@@ -64,6 +64,8 @@ export class RunFileScanner {
   private skipToNewline = false;
   private out: RunFileItem[] = [];
   private emitted = false;
+  /** Whether the current wrapper object held an array of runs (or of GraphQL edges). */
+  private foundRuns = false;
 
   constructor(private readonly maxDepth = MAX_NODE_DEPTH) {}
 
@@ -227,6 +229,7 @@ export class RunFileScanner {
       this.startCapture(i, this.stack.length, this.elementLabel(parent), parent.role === 'edges');
       role = 'run';
     } else if (!parent.array && !parent.expectKey) role = childRole(parent, array);
+    if (role === 'runs' || role === 'edges') this.foundRuns = true;
     this.stack.push({ array, role, expectKey: !array, key: null, count: 0 });
     const c = this.capture;
     if (c && this.stack.length - c.depth > this.maxDepth && !c.tooDeep) {
@@ -249,6 +252,15 @@ export class RunFileScanner {
       return;
     }
     this.stack.pop();
+    if (frame.role === 'wrapper' && !this.foundRuns) {
+      // A run node has no "data" field: an object with one and no runs in it is not something to skip quietly.
+      this.out.push({
+        ok: false,
+        run: `(line ${this.line})`,
+        reason: 'an object with "data" but no data.project.runs.edges: not a GraphQL runs response, and not a run',
+      });
+    }
+    if (frame.role === 'wrapper') this.foundRuns = false;
     const c = this.capture;
     if (c && this.stack.length === c.depth) {
       this.capture = null;

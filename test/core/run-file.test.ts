@@ -124,6 +124,15 @@ describe('a bad part fails alone, named by its position (issue 12 item 10)', () 
     expect(items[1]).toMatchObject({ reason: 'the run has no "name" (W&B\'s run id)' });
   });
 
+  it('a GraphQL response without runs (an error answer) is reported, an empty runs list is not', () => {
+    const items = scan('{"data": {"project": null}, "errors": [{"message": "not found"}]}');
+    expect(items).toEqual([
+      { ok: false, run: '(line 1)', reason: expect.stringMatching(/no data\.project\.runs\.edges/) },
+    ]);
+    expect(scan('{"runs": []}')).toEqual([]);
+    expect(scan('{"data": {"project": {"runs": {"edges": []}}}}')).toEqual([]);
+  });
+
   it('parseRunFile throws on the first bad part, naming it', () => {
     expect(() => parseRunFile('[{"name": "a"}, {"name": ]', 'f.json')).toThrow(/f\.json: \(element 2\)/);
   });
