@@ -1,6 +1,6 @@
 import type { NormalizedRun, NormalizeOptions } from '../core/normalize/run.js';
 import { parseRunFile } from '../core/run-file.js';
-import { createNormalizer, failureReason, type NormalizeResult } from './normalize-pool.js';
+import { createNormalizer, failureReason, type NormalizeResult, type Normalizer } from './normalize-pool.js';
 import type { RunStore, UpsertOptions, UpsertOutcome } from '../db/store.js';
 import { classifyWriteError, withWriteRetries, type WriteRetryOptions } from './write-retry.js';
 
@@ -41,6 +41,8 @@ export interface IngestOptions extends NormalizeOptions, UpsertOptions {
   bulk?: boolean;
   /** How transient write failures (a busy database, an I/O hiccup) are retried; see withWriteRetries. */
   retry?: WriteRetryOptions;
+  /** Normalizes the batches instead of a normalizer made from these options (the caller closes it). */
+  normalizer?: Normalizer;
 }
 
 /**
@@ -62,21 +64,24 @@ export async function ingestNodes(
     entity,
     project,
     retry = {},
+    normalizer: given,
     ...upsert
   } = options;
-  const normalizer = createNormalizer({ extraction, launchIdKey, entity, project }, parallel);
+  const normalizer = given ?? createNormalizer({ extraction, launchIdKey, entity, project }, parallel);
   const bulkLoad = bulk && (await store.beginBulkLoad());
   try {
     // Pipeline: while batch n is written, batch n+1 is being normalized (on the worker when parallel).
     let inFlight: Promise<NormalizeResult[]> | null = null;
     for await (const batch of chunks(nodes, batchSize)) {
       const next = normalizer.normalize(batch);
+      // Awaited after the write below; a rejection meanwhile (the worker died) must not count as unhandled.
+      next.catch(() => undefined);
       if (inFlight) await write(store, await inFlight, upsert, summary, retry);
       inFlight = next;
     }
     if (inFlight) await write(store, await inFlight, upsert, summary, retry);
   } finally {
-    await normalizer.close();
+    if (!given) await normalizer.close();
     if (bulkLoad) await store.endBulkLoad();
   }
   return summary;

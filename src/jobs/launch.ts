@@ -1,8 +1,8 @@
 import { parse as parseYaml } from 'yaml';
 import { TraindbError } from '../core/errors.js';
-import { isJsonObject, reviveNonFinite, type JsonObject } from '../core/json.js';
+import { isJsonObject, jsonDepth, MAX_JSON_DEPTH, reviveNonFinite, type JsonObject } from '../core/json.js';
 import { getPath, unwrapConfig } from '../core/normalize/config.js';
-import { toText } from '../core/normalize/coerce.js';
+import { launchIdText } from '../core/normalize/run.js';
 import type { ExtractionMap } from '../core/normalize/extraction.js';
 import type { Attachments, LaunchOutcome, RunStore } from '../db/store.js';
 
@@ -33,18 +33,22 @@ export async function registerLaunch(
   options: LaunchOptions,
 ): Promise<LaunchOutcome> {
   const config = parseRunConfig(input.config);
-  const fromConfig = toText(getPath(unwrapConfig(config).config, options.launchIdKey) ?? null);
-  const runId = input.runId?.trim() || fromConfig?.trim();
+  // Surrounding whitespace is not part of a launch id, here and when the W&B run is normalized
+  // (`normalizeRun` trims the config's value the same way), so the two always meet on the same row.
+  const unwrapped = unwrapDeepChecked(config);
+  const fromConfig = launchIdText(getPath(unwrapped, options.launchIdKey));
+  const given = input.runId === undefined ? undefined : input.runId.trim();
+  if (given === '') throw new TraindbError('INVALID_INPUT', 'the run id is empty (or only whitespace)');
+  const runId = given ?? fromConfig;
   if (!runId) {
-    throw new TraindbError(
-      'INVALID_INPUT',
-      `no run id: pass --run-id (or "run_id" in the body), or set ${options.launchIdKey} in the run's config`,
-    );
+    throw new TraindbError('INVALID_INPUT', `no run id: give one, or set ${options.launchIdKey} in the run's config`, {
+      details: { field: 'run_id' },
+    });
   }
-  if (fromConfig && input.runId && fromConfig !== input.runId) {
+  if (fromConfig && given !== undefined && fromConfig !== given) {
     throw new TraindbError(
       'INVALID_INPUT',
-      `the run id ${input.runId} differs from the config's ${options.launchIdKey} (${fromConfig}): W&B would link the run by the config's value; make them equal`,
+      `the run id ${given} differs from the config's ${options.launchIdKey} (${fromConfig}): W&B would link the run by the config's value; make them equal`,
     );
   }
   const text = (v: unknown, name: string): string | undefined => {
@@ -63,6 +67,26 @@ export async function registerLaunch(
       chainOfCustodyId: text(input.chainOfCustodyId, 'chain_of_custody_id') ?? null,
     },
     options.extraction,
+  );
+}
+
+/** Dotted keys deepen a config (`a.b.c` is three levels): the stored shape is what must fit the limit. */
+function unwrapDeepChecked(config: JsonObject): JsonObject {
+  let unwrapped: JsonObject;
+  try {
+    unwrapped = unwrapConfig(config).config;
+  } catch (error) {
+    if (!(error instanceof RangeError)) throw error;
+    throw tooDeep();
+  }
+  if (jsonDepth(unwrapped, MAX_JSON_DEPTH) > MAX_JSON_DEPTH) throw tooDeep();
+  return unwrapped;
+}
+
+function tooDeep(): TraindbError {
+  return new TraindbError(
+    'INVALID_INPUT',
+    `the run config is nested more than ${MAX_JSON_DEPTH} levels deep (dotted keys count as levels); traindb stores documents up to ${MAX_JSON_DEPTH} levels`,
   );
 }
 
@@ -104,12 +128,15 @@ export function parseRunConfig(value: unknown): JsonObject {
   let parsed = value;
   if (typeof value === 'string') {
     try {
-      parsed = parseYaml(value);
+      // Integers as bigints, so one beyond 2^53 keeps its digits (the others become numbers again).
+      parsed = parseYaml(value, { intAsBigInt: true });
     } catch (error) {
       throw new TraindbError('INVALID_INPUT', `the run config is not valid YAML or JSON: ${(error as Error).message}`);
     }
   }
   if (parsed === null || parsed === undefined) parsed = {};
+  // Before the copy, which recurses: a hostile body must be a 400, never a stack overflow.
+  if (jsonDepth(parsed, MAX_JSON_DEPTH) > MAX_JSON_DEPTH) throw tooDeep();
   const revived = reviveNonFinite(parsed);
   if (!isJsonObject(revived))
     throw new TraindbError('INVALID_INPUT', 'the run config must be a mapping of keys (YAML or a JSON object)');

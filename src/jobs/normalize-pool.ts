@@ -4,6 +4,7 @@ import { Worker } from 'node:worker_threads';
 import { normalizeRun, type NormalizedRun, type NormalizeOptions } from '../core/normalize/run.js';
 import type { WandbRunNode } from '../core/wandb-run.js';
 import type { Attribute, AttributeSource } from '../core/normalize/attributes.js';
+import { TraindbError } from '../core/errors.js';
 
 export interface NormalizeRequest {
   id: number;
@@ -113,25 +114,57 @@ export interface Normalizer {
  * where the compiled worker is not available (e.g. when running from TypeScript sources under a test
  * runner).
  */
-export function createNormalizer(options: NormalizeOptions, useThread = true): Normalizer {
+export function createNormalizer(options: NormalizeOptions, useThread = true, hooks: WorkerTestHooks = {}): Normalizer {
   const workerFile = fileURLToPath(new URL('./normalize-worker.js', import.meta.url));
   if (!useThread || !existsSync(workerFile)) return inlineNormalizer(options);
   // A young generation of 8 MB (V8 sizes it up to 3 x 16 MB): the worker's garbage is collected sooner,
   // and peak RSS of a 15K-run ingest fell from 386-400 MB to 350-365 MB at the same speed. It bounds
   // only the nursery, never the live data, so a large run cannot make the worker run out of memory.
-  const worker = new Worker(workerFile, { workerData: options, resourceLimits: { maxYoungGenerationSizeMb: 8 } });
+  const worker = new Worker(workerFile, {
+    workerData: { options, hooks } satisfies NormalizeWorkerData,
+    resourceLimits: { maxYoungGenerationSizeMb: 8 },
+  });
   worker.unref();
   const pending = new Map<number, { resolve: (r: NormalizeResult[]) => void; reject: (e: unknown) => void }>();
   let nextId = 0;
   let failure: unknown = null;
+  let closing = false;
+  const fail = (error: unknown): void => {
+    failure ??= error;
+    for (const p of pending.values()) p.reject(failure);
+    pending.clear();
+  };
   worker.on('message', (reply: NormalizeReply) => {
     pending.get(reply.id)?.resolve(unpackResults(reply.batch));
     pending.delete(reply.id);
   });
-  worker.on('error', (error) => {
-    failure = error;
-    for (const p of pending.values()) p.reject(error);
-    pending.clear();
+  worker.on('error', (error) =>
+    fail(
+      new TraindbError('UNAVAILABLE', `the normalization worker failed: ${error.message}`, {
+        cause: error,
+        transient: false,
+      }),
+    ),
+  );
+  worker.on('messageerror', (error) =>
+    fail(
+      new TraindbError(
+        'UNAVAILABLE',
+        `a batch could not be read back from the normalization worker: ${error.message}`,
+        { cause: error, transient: false },
+      ),
+    ),
+  );
+  // A worker can also end without an 'error' (killed, exited): waiting for its replies would hang the ingest.
+  worker.on('exit', (code) => {
+    if (closing) return;
+    fail(
+      new TraindbError(
+        'UNAVAILABLE',
+        `the normalization worker stopped (exit code ${code}) with ${pending.size} batch(es) unanswered; runs written before it stopped are kept, and running the load again resumes it`,
+        { details: { exitCode: code }, transient: false },
+      ),
+    );
   });
   return {
     threaded: true,
@@ -140,13 +173,32 @@ export function createNormalizer(options: NormalizeOptions, useThread = true): N
       const id = nextId++;
       return new Promise((resolve, reject) => {
         pending.set(id, { resolve, reject });
-        worker.postMessage({ id, nodes } satisfies NormalizeRequest);
+        try {
+          worker.postMessage({ id, nodes } satisfies NormalizeRequest);
+        } catch {
+          // A node the structured clone cannot copy (nested too deep for its recursion): this batch is
+          // normalized here, where such a run fails alone with its reason.
+          pending.delete(id);
+          resolve(nodes.map((node) => normalizeSafely(node, options)));
+        }
       });
     },
     async close() {
+      closing = true;
       await worker.terminate();
     },
   };
+}
+
+/** Faults a test can ask the worker for; only code that creates the normalizer can pass them. */
+export interface WorkerTestHooks {
+  /** The worker exits (without an error) when it receives this batch number (0-based). */
+  exitOnBatch?: number;
+}
+
+export interface NormalizeWorkerData {
+  options: NormalizeOptions;
+  hooks: WorkerTestHooks;
 }
 
 function inlineNormalizer(options: NormalizeOptions): Normalizer {

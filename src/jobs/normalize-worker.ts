@@ -1,11 +1,17 @@
 import { parentPort, workerData } from 'node:worker_threads';
-import type { NormalizeOptions } from '../core/normalize/run.js';
-import { BatchPacker, normalizeSafely, type NormalizeReply, type NormalizeRequest } from './normalize-pool.js';
+import {
+  BatchPacker,
+  normalizeSafely,
+  type NormalizeReply,
+  type NormalizeRequest,
+  type NormalizeWorkerData,
+} from './normalize-pool.js';
 
 /** Runs the pure normalization off the main thread, which meanwhile writes the previous batch. */
-const options = workerData as NormalizeOptions;
+const { options, hooks } = workerData as NormalizeWorkerData;
 
 parentPort!.on('message', (request: NormalizeRequest) => {
+  if (hooks.exitOnBatch === request.id) process.exit(7);
   const packer = new BatchPacker();
   for (const node of request.nodes) packer.add(normalizeSafely(node, options));
   const batch = packer.finish();

@@ -20,6 +20,11 @@ export function fieldValueSql(field: FieldRef, _ctx: FieldContext, input: string
     if (attr.source === 'meta') return `(SELECT group_concat(value, ',') FROM json_each(r.tags_json))`;
     const column = { config: 'config_json', summary: 'final_metrics_json', system: 'system_metrics_json' }[attr.source];
     const nested = jsonPath(attr.path.split('.'));
+    if (attr.source === 'system') {
+      // W&B's keys are `system.cpu`; the index and the filter path drop that prefix (`system.cpu`).
+      params.push(jsonPath([`system.${attr.path}`]), jsonPath([attr.path]), nested);
+      return `coalesce(json_extract(r.${column}, ?), json_extract(r.${column}, ?), json_extract(r.${column}, ?))`;
+    }
     if (attr.source === 'config' || !attr.path.includes('.')) {
       params.push(nested);
       return `json_extract(r.${column}, ?)`;

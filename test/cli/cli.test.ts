@@ -46,7 +46,8 @@ describe('traindb CLI', () => {
   it('ingests a JSON-lines export, reporting the bad run and exiting 3 (partial)', async () => {
     const result = await runCli(['ingest', '--file', join(dir, 'runs.jsonl'), '--db', db]);
     expect(result.stderr).toMatch(/failed: run broken: config is not valid JSON/);
-    expect(result.stderr).toMatch(/failed: run \(line 11\): not valid JSON/);
+    // A broken line is named by the run name it shows, and by its line number.
+    expect(result.stderr).toMatch(/failed: run cut-off: line 11: not valid JSON/);
     expect(result.stdout).toMatch(/ingested 50 runs .*: 48 new, 0 updated, 0 unchanged, 0 older than stored, 2 failed/);
     expect(result.code).toBe(3);
     const again = await runCli(['ingest', '--file', join(dir, 'runs.json'), '--db', db, '--batch-size', '2']);

@@ -1,8 +1,8 @@
-import { readFileSync, statSync } from 'node:fs';
+import { accessSync, constants } from 'node:fs';
 import type { Command } from 'commander';
 import { TraindbError } from '../../core/errors.js';
-import { ingestNodes, readRunNodes, type IngestFailure } from '../../jobs/ingest.js';
-import { readRunLines } from '../../jobs/read-run-lines.js';
+import { ingestNodes, type IngestFailure } from '../../jobs/ingest.js';
+import { readRunFile } from '../../jobs/read-run-lines.js';
 import { EXIT, withDatabaseOptions, withWritableStore, type DatabaseFlags } from '../context.js';
 import { visible, visibleMessage } from '../format.js';
 
@@ -26,10 +26,10 @@ export function registerIngest(program: Command): void {
     const batchSize = flags.batchSize === undefined ? undefined : Number(flags.batchSize);
     if (batchSize !== undefined && (!Number.isInteger(batchSize) || batchSize < 1))
       throw new TraindbError('INVALID_INPUT', `--batch-size must be a whole number >= 1, got ${flags.batchSize}`);
+    // Every file is streamed, whatever its size or format: one path, one behaviour.
+    if (flags.file !== '-') checkReadable(flags.file);
     const streamed: IngestFailure[] = [];
-    const nodes = streamable(flags.file)
-      ? readRunLines(flags.file, streamed)
-      : readRunNodes(readInput(flags.file), flags.file);
+    const nodes = readRunFile(flags.file, streamed);
     const summary = await withWritableStore(flags, (store, config) =>
       ingestNodes(store, nodes, {
         extraction: config.extraction,
@@ -41,13 +41,21 @@ export function registerIngest(program: Command): void {
         // faster at 20K runs (bench/README.md).
         parallel: true,
         bulk: true,
+        // Said at once: a database locked by another process would otherwise look like a hang.
+        retry: {
+          onRetry: (i) =>
+            console.error(
+              `retrying: could not write ${i.what}: ${visibleMessage(i.error.message)} (attempt ${i.attempt} of ${i.attempts} failed; next attempt in ${(i.delayMs / 1000).toFixed(1)} s)`,
+            ),
+        },
       }),
     );
     summary.failed.unshift(...streamed);
     const total = summary.inserted + summary.updated + summary.unchanged + summary.stale + summary.failed.length;
     // Run names and reasons quote the file's text: escaped so a hostile file cannot drive the terminal.
     for (const w of summary.warnings) console.error(`warning: ${visibleMessage(w)}`);
-    for (const f of summary.failed) console.error(`failed: run ${visible(f.run)}: ${visibleMessage(f.reason)}`);
+    for (const f of summary.failed)
+      console.error(`failed: run ${visible(f.run)}: ${visibleMessage(f.reason)}${hint(f.reason)}`);
     console.log(
       `ingested ${total} runs from ${flags.file}: ${summary.inserted} new, ${summary.updated} updated, ` +
         `${summary.unchanged} unchanged, ${summary.stale} older than stored, ${summary.failed.length} failed`,
@@ -57,27 +65,18 @@ export function registerIngest(program: Command): void {
   });
 }
 
-/** JSON lines, and any file too large to parse whole, are read one run per line in constant memory. */
-function streamable(file: string): boolean {
-  if (file === '-') return false;
-  if (/\.(jsonl|ndjson)$/i.test(file)) return true;
+/** Before any database is opened or created: a missing file is bad input, not an empty load. */
+function checkReadable(file: string): void {
   try {
-    return statSync(file).size > WHOLE_FILE_LIMIT;
-  } catch {
-    return false; // readInput reports the missing file
-  }
-}
-
-// V8 strings stop at ~512 MB; well below that a file is parsed whole, above it line by line.
-const WHOLE_FILE_LIMIT = 200 * 1024 * 1024;
-
-function readInput(file: string): string {
-  try {
-    return readFileSync(file === '-' ? 0 : file, 'utf8');
+    accessSync(file, constants.R_OK);
   } catch (error) {
     throw new TraindbError(
       'INVALID_INPUT',
       `cannot read ${file}: ${(error as NodeJS.ErrnoException).code ?? (error as Error).message}`,
     );
   }
+}
+
+function hint(reason: string): string {
+  return reason.startsWith('no entity/project') ? ' (pass --entity and --project)' : '';
 }

@@ -23,6 +23,20 @@ export function flattenAttributes(source: AttributeSource, root: JsonValue, pref
   return out;
 }
 
+/**
+ * W&B names system metrics `system.cpu`, `system.gpu.0.temp`: under the `system` source the prefix would
+ * be said twice (`system.system.cpu`), so the index drops it and the filter path is `system.cpu`.
+ */
+export function systemAttributes(system: JsonValue): Attribute[] {
+  return flattenAttributes('system', system).map((a) =>
+    a.path.startsWith(SYSTEM_PREFIX) && a.path.length > SYSTEM_PREFIX.length
+      ? { ...a, path: a.path.slice(SYSTEM_PREFIX.length) }
+      : a,
+  );
+}
+
+const SYSTEM_PREFIX = 'system.';
+
 function walk(node: JsonValue, path: string, emit: (path: string, value: number | string) => void): void {
   if (isJsonObject(node)) {
     if ('_type' in node) return;

@@ -5,6 +5,8 @@ const NUMBER_SHAPED = /^[-+]?(\d+(\.\d*)?|\.\d+)([eE][-+]?\d+)?$/;
 
 export function toNumber(value: JsonValue | undefined): number | null {
   if (typeof value === 'number') return Number.isNaN(value) ? null : value;
+  // An integer beyond 2^53: the nearest double (the JSON column keeps the exact digits).
+  if (typeof value === 'bigint') return Number(value);
   if (typeof value === 'boolean') return value ? 1 : 0;
   if (typeof value === 'string' && NUMBER_SHAPED.test(value.trim())) return Number(value.trim());
   return null;
@@ -28,13 +30,14 @@ export function toBoolean(value: JsonValue | undefined): number | null {
 
 export function toText(value: JsonValue | undefined): string | null {
   if (typeof value === 'string') return value;
-  if (typeof value === 'number' || typeof value === 'boolean') return String(value);
+  if (typeof value === 'number' || typeof value === 'boolean' || typeof value === 'bigint') return String(value);
   return null;
 }
 
 /** A number-shaped string stays a string in config_json (fidelity) but compares as a number when indexed. */
 export function indexableScalar(value: JsonValue): number | string | null {
   if (typeof value === 'number') return Number.isNaN(value) ? null : value;
+  if (typeof value === 'bigint') return Number(value);
   if (typeof value === 'boolean') return value ? 1 : 0;
   if (typeof value === 'string') return NUMBER_SHAPED.test(value.trim()) ? Number(value.trim()) : value;
   return null;

@@ -1,4 +1,4 @@
-import { isJsonObject, type JsonObject, type JsonValue } from '../json.js';
+import { getOwn, isJsonObject, setOwn, type JsonObject, type JsonValue } from '../json.js';
 
 /** Keys the W&B SDK adds to every config; kept apart so `config_json` holds only what the user logged. */
 export const SDK_INTERNAL_KEYS: ReadonlySet<string> = new Set(['_wandb', 'wandb_version']);
@@ -16,7 +16,7 @@ export interface UnwrappedConfig {
  * happens to contain `value` next to other keys is data.
  */
 function isWrapper(value: JsonValue): value is { value: JsonValue; desc?: JsonValue } {
-  if (!isJsonObject(value) || !('value' in value)) return false;
+  if (!isJsonObject(value) || !Object.prototype.hasOwnProperty.call(value, 'value')) return false;
   return Object.keys(value).every((k) => k === 'value' || k === 'desc');
 }
 
@@ -29,7 +29,7 @@ export function unwrapConfig(raw: JsonObject): UnwrappedConfig {
   for (const key of keys) {
     const wrapped = raw[key] as JsonValue;
     const value = isWrapper(wrapped) ? wrapped.value : wrapped;
-    if (SDK_INTERNAL_KEYS.has(key)) internals[key] = value;
+    if (SDK_INTERNAL_KEYS.has(key)) setOwn(internals, key, value);
     else setPath(config, key.split('.'), expandDottedKeys(value));
   }
   return { config, internals };
@@ -58,27 +58,32 @@ function hasDottedKey(value: JsonValue): boolean {
   return false;
 }
 
+/**
+ * Every segment is data: `__proto__`, `constructor` and `prototype` are read and written as own
+ * properties, never followed into a prototype (a key `x.__proto__.y` once wrote into Object.prototype).
+ */
 function setPath(target: JsonObject, path: string[], value: JsonValue): void {
   let node = target;
   for (const segment of path.slice(0, -1)) {
-    const next = node[segment];
+    const next = getOwn(node, segment);
     if (isJsonObject(next)) node = next;
     else {
       const created: JsonObject = {};
-      node[segment] = created;
+      setOwn(node, segment, created);
       node = created;
     }
   }
   const last = path[path.length - 1]!;
-  const existing = node[last];
-  node[last] = isJsonObject(existing) && isJsonObject(value) ? mergeObjects(existing, value) : value;
+  const existing = getOwn(node, last);
+  setOwn(node, last, isJsonObject(existing) && isJsonObject(value) ? mergeObjects(existing, value) : value);
 }
 
 function mergeObjects(a: JsonObject, b: JsonObject): JsonObject {
-  const out: JsonObject = { ...a };
+  const out: JsonObject = {};
+  for (const [key, value] of Object.entries(a)) setOwn(out, key, value);
   for (const [key, value] of Object.entries(b)) {
-    const existing = out[key];
-    out[key] = isJsonObject(existing) && isJsonObject(value) ? mergeObjects(existing, value) : value;
+    const existing = getOwn(out, key);
+    setOwn(out, key, isJsonObject(existing) && isJsonObject(value) ? mergeObjects(existing, value) : value);
   }
   return out;
 }
@@ -88,7 +93,7 @@ export function getPath(root: JsonValue | undefined, path: string): JsonValue | 
   let node: JsonValue | undefined = root;
   for (const segment of path.split('.')) {
     if (!isJsonObject(node)) return undefined;
-    node = node[segment];
+    node = getOwn(node, segment);
   }
   return node;
 }

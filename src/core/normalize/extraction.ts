@@ -1,4 +1,4 @@
-import { isJsonObject, type JsonObject, type JsonValue } from '../json.js';
+import { getOwn, isJsonObject, stringifyJson, type JsonObject, type JsonValue } from '../json.js';
 import { RUN_COLUMNS, type RunColumn } from '../columns.js';
 import { TraindbError } from '../errors.js';
 import { toBoolean, toInteger, toNumber, toText } from './coerce.js';
@@ -93,7 +93,7 @@ export function extractColumns(map: ExtractionMap, input: ExtractionInput): Extr
         // NaN is a real outcome (a diverged loss), not a malformed value: the column stays empty quietly.
         if (typeof raw === 'number' && Number.isNaN(raw)) break;
         warnings.push(
-          `${column}: ${source} = ${JSON.stringify(raw)} is not a valid ${RUN_COLUMNS[column]}; left empty`,
+          `${column}: ${source} = ${stringifyJson(raw).slice(0, 200)} is not a valid ${RUN_COLUMNS[column]}; left empty`,
         );
         continue;
       }
@@ -112,11 +112,16 @@ function lookup(source: string, input: ExtractionInput): JsonValue | undefined {
   if (source.startsWith('config.')) return getPath(input.config, source.slice('config.'.length));
   if (source.startsWith('summary.')) {
     const key = source.slice('summary.'.length);
-    const value = key in input.summary ? input.summary[key] : getPath(input.summary, key);
+    const value = getOwn(input.summary, key) ?? getPath(input.summary, key);
     // A `define_metric(summary=...)` value is {min, max, last, ...}: the final value is `last`.
-    return isJsonObject(value) && 'last' in value ? value['last'] : value;
+    return isJsonObject(value) && getOwn(value, 'last') !== undefined ? value['last'] : value;
   }
-  if (source.startsWith('wandb.')) return input.wandb[source.slice('wandb.'.length)] as JsonValue | undefined;
+  if (source.startsWith('wandb.')) {
+    const field = source.slice('wandb.'.length);
+    const value = Object.prototype.hasOwnProperty.call(input.wandb, field) ? input.wandb[field] : undefined;
+    // Only scalars: a node is outside input, and an object here would reach a SQL parameter.
+    return typeof value === 'string' || typeof value === 'number' || typeof value === 'boolean' ? value : undefined;
+  }
   return undefined;
 }
 

@@ -1,4 +1,4 @@
-import { isJsonObject, type JsonObject, type JsonValue } from '../json.js';
+import { isJsonObject, setOwn, stringifyJson, type JsonObject, type JsonValue } from '../json.js';
 import { toInteger } from './coerce.js';
 
 export interface ScaffoldRow {
@@ -34,15 +34,13 @@ export function buildScaffolds(summary: JsonObject): ScaffoldRow[] {
   return [...byId]
     .sort(([a], [b]) => a.localeCompare(b))
     .map(([scaffold_id, metrics]) => {
-      const scores: Record<string, JsonValue> = {};
+      const scores: JsonObject = {};
       for (const [metric, value] of [...metrics].sort(([a], [b]) => a.localeCompare(b))) {
-        if (metric !== 'pareto_rank' && metric !== 'cluster_id') scores[metric] = value;
+        if (metric !== 'pareto_rank' && metric !== 'cluster_id') setOwn(scores, metric, value);
       }
       return {
         scaffold_id,
-        scores_json: JSON.stringify(scores, (_k, v: unknown) =>
-          typeof v === 'number' && !Number.isFinite(v) ? String(v) : v,
-        ),
+        scores_json: stringifyJson(scores),
         pareto_rank: toInteger(metrics.get('pareto_rank')),
         cluster_id: toInteger(metrics.get('cluster_id')),
       };

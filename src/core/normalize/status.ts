@@ -35,7 +35,8 @@ const TERMINAL: ReadonlySet<string> = new Set(['completed', 'failed', 'crashed',
 export function statusFromState(state: string | null | undefined): string | null {
   if (!state) return null;
   const key = state.toLowerCase();
-  return STATE_TO_STATUS[key] ?? key;
+  // Own keys only: a state named "constructor" is an unknown state, not Object's constructor.
+  return Object.prototype.hasOwnProperty.call(STATE_TO_STATUS, key) ? STATE_TO_STATUS[key]! : key;
 }
 
 export function isTerminalStatus(status: string | null | undefined): boolean {

@@ -1,6 +1,6 @@
 import { isJsonObject, parseWandbJson, reviveNonFinite, stringifyJson, type JsonObject } from '../json.js';
 import type { RunColumn } from '../columns.js';
-import { flattenAttributes, type Attribute } from './attributes.js';
+import { flattenAttributes, systemAttributes, type Attribute } from './attributes.js';
 import { expandDottedKeys, unwrapConfig } from './config.js';
 import { DEFAULT_EXTRACTION, extractColumns, type ExtractionMap } from './extraction.js';
 import { buildObjectives, type ObjectiveRow } from './objectives.js';
@@ -23,7 +23,7 @@ export function storedAttributes(row: StoredDocuments): Attribute[] {
   return [
     ...flattenAttributes('config', expandDottedKeys(parseObject(row.config_json))),
     ...flattenAttributes('summary', parseObject(row.final_metrics_json)),
-    ...flattenAttributes('system', parseObject(row.system_metrics_json)),
+    ...systemAttributes(parseObject(row.system_metrics_json)),
     ...flattenAttributes('meta', { tags: Array.isArray(tags) ? tags : [] }),
   ];
 }

@@ -10,17 +10,21 @@ export function toUtcIso(value: unknown): string | null {
   if (typeof value !== 'string') return null;
   const text = value.trim();
   const normalized = HAS_ZONE.test(text) ? text : `${text.replace(' ', 'T')}Z`;
-  const ms = Date.parse(normalized);
-  return Number.isNaN(ms) ? null : new Date(ms).toISOString();
+  return isoOrNull(Date.parse(normalized));
 }
 
 /** Unix seconds (W&B's `_timestamp`) or milliseconds → ISO. */
 function fromEpoch(value: number): string | null {
   if (!Number.isFinite(value)) return null;
-  const ms = value < 1e11 ? value * 1000 : value;
-  return new Date(ms).toISOString();
+  return isoOrNull(value < 1e11 ? value * 1000 : value);
 }
 
-export function addSeconds(iso: string, seconds: number): string {
-  return new Date(Date.parse(iso) + seconds * 1000).toISOString();
+/** Null when the result falls outside the dates JavaScript can represent (±273,790 years). */
+export function addSeconds(iso: string, seconds: number): string | null {
+  return isoOrNull(Date.parse(iso) + seconds * 1000);
+}
+
+function isoOrNull(ms: number): string | null {
+  const date = new Date(ms);
+  return Number.isNaN(date.getTime()) ? null : date.toISOString();
 }

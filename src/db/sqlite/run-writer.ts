@@ -31,6 +31,7 @@ interface ExistingRun {
   wandb_entity: string | null;
   wandb_project: string | null;
   wandb_run_id: string | null;
+  deleted_at: string | null;
 }
 
 /**
@@ -54,7 +55,7 @@ export class SqliteRunWriter {
       .map((c) =>
         KEEP_WHEN_MISSING.has(c) ? `${c} = coalesce(excluded.${c}, training_runs.${c})` : `${c} = excluded.${c}`,
       );
-    const existingCols = `run_id, run_key, status, source_hash, wandb_entity, wandb_project, wandb_run_id,
+    const existingCols = `run_id, run_key, status, source_hash, wandb_entity, wandb_project, wandb_run_id, deleted_at,
       coalesce(wandb_updated_at, heartbeat_at, created_at) AS version`;
     this.s = {
       byWandb: db.prepare(
@@ -274,10 +275,23 @@ export class SqliteRunWriter {
 
     let transition: UpsertOutcome['transition'] = null;
     const from = existing?.status ?? null;
-    if (r.status !== null && r.status !== from) {
+    const detail = { state: r.state, heartbeatAt: r.heartbeat_at, updatedAt: r.wandb_updated_at };
+    if (existing && existing.deleted_at !== null) {
+      // The write cleared deleted_at: the way back is an event, to the status the run has now (the
+      // deletion event recorded the one it had before).
+      const to = (r.status as string | null) ?? from ?? UNKNOWN_STATUS;
+      transition = { from: 'deleted', to };
+      this.s.event!.run(
+        runId,
+        'deleted',
+        to,
+        now,
+        options.source ?? 'wandb',
+        JSON.stringify({ ...detail, reason: 'written again with changed data', deletedAt: existing.deleted_at }),
+      );
+    } else if (r.status !== null && r.status !== from) {
       transition = { from, to: r.status as string };
-      const detail = JSON.stringify({ state: r.state, heartbeatAt: r.heartbeat_at, updatedAt: r.wandb_updated_at });
-      this.s.event!.run(runId, from, r.status, now, options.source ?? 'wandb', detail);
+      this.s.event!.run(runId, from, r.status, now, options.source ?? 'wandb', JSON.stringify(detail));
     }
     return { ...base, result: existing ? 'updated' : 'inserted', transition };
   }
@@ -385,6 +399,12 @@ export class SqliteRunWriter {
 }
 
 const ATTR_CHUNK = 100;
+
+/**
+ * The `to_status` of a restore event for a run that never had a status (a hand-made export without
+ * `state`): the column needs a value, and this one says that no status is known.
+ */
+export const UNKNOWN_STATUS = 'unknown';
 
 /** Must equal the shift in migration 007 (`run_bucket = run_key >> 9`): blocks of 512 runs. */
 const RUN_BUCKET_SIZE = 512;

@@ -19,7 +19,7 @@ import type {
   UpsertOutcome,
 } from '../store.js';
 import type { Statement } from 'better-sqlite3';
-import { SqliteRunWriter } from './run-writer.js';
+import { SqliteRunWriter, UNKNOWN_STATUS } from './run-writer.js';
 import { RowReader } from './read-rows.js';
 import { abandonedIndexes, deferIndexes, restoreIndexes } from './deferred-indexes.js';
 import type { ExtractionMap } from '../../core/normalize/extraction.js';
@@ -215,7 +215,8 @@ export class SqliteStore implements RunStore {
       this.stmt('UPDATE training_runs SET deleted_at = NULL, updated_at_db = ? WHERE run_id = ?').run(at, row.run_id);
       return {
         from: 'deleted',
-        to: row.status ?? 'restored',
+        // The status the run had when it was deleted, which it has again (never an invented one).
+        to: row.status ?? UNKNOWN_STATUS,
         source: 'reconcile',
         detail: { reason: 'served by W&B again', deletedAt: row.deleted_at },
       };
