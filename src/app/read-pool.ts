@@ -29,8 +29,8 @@ export interface ReadPoolOptions {
 }
 
 export interface ReadPool extends ReadQueries {
-  /** Threads answering, threads still stopping after a time-out, requests waiting. */
-  stats(): { threads: number; stopping: number; queued: number; running: number };
+  /** Threads (and how many have opened the database), threads still stopping after a time-out, requests waiting and running. */
+  stats(): { threads: number; ready: number; stopping: number; queued: number; running: number };
   close(): Promise<void>;
 }
 
@@ -115,7 +115,6 @@ export async function startReadPool(options: ReadPoolOptions): Promise<ReadPool>
       workerData: { path } satisfies ReadWorkerData,
       resourceLimits: { maxOldGenerationSizeMb: memoryMb },
     });
-    worker.unref();
     const slot: Slot = { worker, ready: false, job: null, retired: false, error: null };
     slots.push(slot);
     worker.on('message', (reply: ReadReply) => {
@@ -249,6 +248,7 @@ export async function startReadPool(options: ReadPoolOptions): Promise<ReadPool>
     compare: (request) => submit({ op: 'compare', request }),
     stats: () => ({
       threads: slots.length,
+      ready: slots.filter((s) => s.ready).length,
       stopping,
       queued: queue.filter((j) => !j.settled).length,
       running: slots.filter((s) => s.job).length,

@@ -1,3 +1,4 @@
+import { setPriority } from 'node:os';
 import { parentPort, workerData } from 'node:worker_threads';
 import { openSqliteFile } from '../db/sqlite/open.js';
 import { SqliteStore } from '../db/sqlite/sqlite-store.js';
@@ -9,6 +10,13 @@ import { serializeError, type ReadReply, type ReadWorkerData } from './read-prot
  * it never blocks the writer), answering one request at a time as JSON bytes.
  */
 const { path } = workerData as ReadWorkerData;
+// Below the event loop's priority, so that on a busy machine health probes and sync writes get the CPU
+// first. On Linux the nice value is per thread and this thread sets its own; elsewhere it may not apply.
+try {
+  setPriority(10);
+} catch {
+  // not permitted here: run at the normal priority
+}
 const port = parentPort!;
 const db = openSqliteFile(path, { readonly: true });
 // The writer's connection has 16 MB; a reader scanning attribute pages benefits the same way.
