@@ -8,8 +8,9 @@ import { deserializeError, type ReadReply, type ReadWorkerData } from './read-pr
 
 /** Read queries answered as JSON bytes, ready to send. */
 export interface ReadQueries {
-  runsPage(request: RunsPageRequest): Promise<Uint8Array>;
-  compare(request: CompareRequest): Promise<Uint8Array>;
+  /** `signal`: the caller is gone (e.g. the client disconnected); a request still waiting is dropped. */
+  runsPage(request: RunsPageRequest, signal?: AbortSignal): Promise<Uint8Array>;
+  compare(request: CompareRequest, signal?: AbortSignal): Promise<Uint8Array>;
 }
 
 export interface ReadPoolOptions {
@@ -164,7 +165,8 @@ export async function startReadPool(options: ReadPoolOptions): Promise<ReadPool>
     return slot;
   };
 
-  const submit = (read: ReadRequest): Promise<Uint8Array> => {
+  const submit = (read: ReadRequest, signal?: AbortSignal): Promise<Uint8Array> => {
+    if (signal?.aborted) return Promise.reject(new TraindbError('UNAVAILABLE', 'the request was cancelled'));
     if (closed) return Promise.reject(new TraindbError('UNAVAILABLE', 'the daemon is shutting down'));
     if (lastStartError && !slots.some((s) => s.ready)) return Promise.reject(lastStartError);
     if (queue.length >= options.maxQueued) {
@@ -187,6 +189,17 @@ export async function startReadPool(options: ReadPoolOptions): Promise<ReadPool>
         timer: setTimeout(() => onTimeout(job), options.queryTimeoutMs),
       };
       queue.push(job);
+      // A client that gave up must not hold a place in the queue (a retrying client would fill it).
+      signal?.addEventListener(
+        'abort',
+        () => {
+          const i = queue.indexOf(job);
+          if (i < 0) return;
+          queue.splice(i, 1);
+          settle(job, { error: new TraindbError('UNAVAILABLE', 'the request was cancelled') });
+        },
+        { once: true },
+      );
       dispatch();
     });
   };
@@ -244,8 +257,8 @@ export async function startReadPool(options: ReadPoolOptions): Promise<ReadPool>
   });
 
   return {
-    runsPage: (request) => submit({ op: 'runsPage', request }),
-    compare: (request) => submit({ op: 'compare', request }),
+    runsPage: (request, signal) => submit({ op: 'runsPage', request }, signal),
+    compare: (request, signal) => submit({ op: 'compare', request }, signal),
     stats: () => ({
       threads: slots.length,
       ready: slots.filter((s) => s.ready).length,

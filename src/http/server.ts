@@ -62,7 +62,13 @@ export const ENDPOINTS: readonly Endpoint[] = [
 /** Longest request target accepted; Node's own header limit is raised above it so the answer is a JSON 414. */
 export const MAX_URL_LENGTH = 32_768;
 
-type Handler = (req: IncomingMessage, res: ServerResponse, url: URL, params: Map<string, string>) => Promise<void>;
+type Handler = (
+  req: IncomingMessage,
+  res: ServerResponse,
+  url: URL,
+  params: Map<string, string>,
+  gone: AbortSignal,
+) => Promise<void>;
 
 /**
  * The daemon's HTTP API. Built here and started by the caller (`server.listen`), so tests bind it to
@@ -85,7 +91,8 @@ export function createHttpServer(deps: HttpDeps): Server {
     },
     'GET /openapi.json': async (_req, res) => sendJson(res, 200, openApiDocument()),
     'GET /metrics': async (_req, res) => sendText(res, 200, deps.metrics.contentType, await deps.metrics.render()),
-    'GET /runs': async (_req, res, _url, params) => sendBytes(res, 200, await reads.runsPage(runsPageParams(params))),
+    'GET /runs': async (_req, res, _url, params, gone) =>
+      sendBytes(res, 200, await reads.runsPage(runsPageParams(params), gone)),
     'POST /runs': async (req, res) => {
       const outcome = await deps.launch(await readJsonBody(req));
       sendJson(res, outcome.created ? 201 : 200, {
@@ -100,7 +107,8 @@ export function createHttpServer(deps: HttpDeps): Server {
       if (!found) throw new HttpError(404, `no run ${JSON.stringify(runId)}`);
       sendJson(res, 200, { run_id: runId, updated: true });
     },
-    'GET /compare': async (_req, res, _url, params) => sendBytes(res, 200, await reads.compare(compareParams(params))),
+    'GET /compare': async (_req, res, _url, params, gone) =>
+      sendBytes(res, 200, await reads.compare(compareParams(params), gone)),
   };
 
   const server = createServer({ maxHeaderSize: 2 * MAX_URL_LENGTH, requestTimeout: 60_000 }, (req, res) => {
@@ -125,7 +133,11 @@ export function createHttpServer(deps: HttpDeps): Server {
         }
         auth.check(req, endpoint.access);
         const params = strictParams(url.searchParams, endpoint);
-        await handlers[`${endpoint.method} ${endpoint.path}`]!(req, res, url, params);
+        const gone = new AbortController();
+        res.once('close', () => {
+          if (!res.writableFinished) gone.abort();
+        });
+        await handlers[`${endpoint.method} ${endpoint.path}`]!(req, res, url, params, gone.signal);
       } catch (error) {
         const { status, body } = errorResponse(error);
         // A time-out or a full queue is the load, not a fault: a warning. Anything else at 500 is a bug.

@@ -178,6 +178,24 @@ describe('queries run off the event loop', () => {
     });
   });
 
+  it('drops a waiting query whose client has gone, so that it holds no place in the queue', async () => {
+    const { base, pool } = await serve({ threads: 1, maxQueued: 1 });
+    const until = async (condition: () => boolean): Promise<void> => {
+      while (!condition()) await new Promise((r) => setTimeout(r, 5));
+    };
+    const first = get(`${base}${slowQuery}`);
+    await until(() => pool.stats().running === 1);
+    const gone = new AbortController();
+    const second = fetch(`${base}${slowQuery}`, { signal: gone.signal }).catch(() => 'aborted');
+    await until(() => pool.stats().queued === 1);
+    gone.abort();
+    await until(() => pool.stats().queued === 0);
+    const third = get(`${base}${slowQuery}`);
+    expect(await second).toBe('aborted');
+    expect((await first).status).toBe(200);
+    expect((await third).status).toBe(200);
+  });
+
   it('fails a query that needs more memory than a thread may use, alone, with a 503', async () => {
     const { base } = await serve({ memoryMb: 24 });
     const big = await get(`${base}${bigQuery}`);
