@@ -40,8 +40,14 @@ export interface DaemonSettings {
     host: string;
     /** 0 picks any free port (tests). */
     port: number;
-    /** env TRAINDB_API_TOKEN: required on write endpoints when set. Never logged. */
+    /** env TRAINDB_API_TOKEN: required on writes when set, and on reads off loopback. Never logged. */
     token: string | undefined;
+    /** env TRAINDB_READ_TOKEN: a second token that only reads (off loopback). Never logged. */
+    readToken: string | undefined;
+    /** A query (GET /runs, /compare) not answered within this is stopped and answered 503. */
+    queryTimeoutMs: number;
+    /** Query threads, each with its own read connection to the database. */
+    queryThreads: number;
   };
 }
 

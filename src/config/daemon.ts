@@ -10,6 +10,7 @@ export interface DaemonFlags {
   httpPort?: string | undefined;
   queuePrefix?: string | undefined;
   concurrency?: string | undefined;
+  queryTimeout?: string | undefined;
 }
 
 export const DAEMON_KEYS = new Set([
@@ -26,7 +27,7 @@ export const DAEMON_KEYS = new Set([
   'log_level',
   'http',
 ]);
-const HTTP_KEYS = new Set(['host', 'port']);
+const HTTP_KEYS = new Set(['host', 'port', 'query_timeout', 'query_threads']);
 const LOG_LEVELS = new Set(['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent']);
 export const DEFAULT_REDIS_URL = 'redis://127.0.0.1:6379';
 
@@ -51,15 +52,22 @@ export function resolveDaemonSettings(
   }
   const http = httpSection as Record<string, unknown>;
   for (const key of Object.keys(http)) {
-    if (!HTTP_KEYS.has(key)) fail(`daemon.http.${key}`, 'unknown key; expected host or port');
+    if (!HTTP_KEYS.has(key)) fail(`daemon.http.${key}`, `unknown key; expected one of ${[...HTTP_KEYS].join(', ')}`);
   }
 
-  const duration = (key: string, flag: string | undefined, flagName: string, fallback: number, minMs = 1): number => {
-    const ms =
-      flag !== undefined ? parseDuration(flag) : section[key] === undefined ? fallback : parseDuration(section[key]);
-    const where = flag !== undefined ? flagName : `daemon.${key}`;
+  const duration = (
+    key: string,
+    flag: string | undefined,
+    flagName: string,
+    fallback: number,
+    minMs = 1,
+    from: Record<string, unknown> = section,
+    prefix = 'daemon.',
+  ): number => {
+    const ms = flag !== undefined ? parseDuration(flag) : from[key] === undefined ? fallback : parseDuration(from[key]);
+    const where = flag !== undefined ? flagName : `${prefix}${key}`;
     if (ms === undefined)
-      fail(where, `'${String(flag ?? section[key])}' is not a duration; use e.g. 500ms, 60s, 5m or 1h`);
+      fail(where, `'${String(flag ?? from[key])}' is not a duration; use e.g. 500ms, 60s, 5m or 1h`);
     if (ms < minMs) fail(where, `must be at least ${minMs} ms`);
     return ms;
   };
@@ -70,12 +78,14 @@ export function resolveDaemonSettings(
     fallback: number,
     min: number,
     max: number,
+    from: Record<string, unknown> = section,
+    prefix = 'daemon.',
   ): number => {
-    const raw = flag ?? section[key];
+    const raw = flag ?? from[key];
     const n = raw === undefined ? fallback : Number(raw);
     if (!Number.isInteger(n) || n < min || n > max) {
       fail(
-        flag !== undefined ? flagName : `daemon.${key}`,
+        flag !== undefined ? flagName : `${prefix}${key}`,
         `must be a whole number from ${min} to ${max}, got ${JSON.stringify(raw)}`,
       );
     }
@@ -136,7 +146,22 @@ export function resolveDaemonSettings(
     jobLockMs: duration('job_lock', undefined, '', 30_000, 1000),
     shutdownGraceMs: duration('shutdown_grace', undefined, '', 25_000, 0),
     logLevel,
-    http: { host, port: portNumber, token: env['TRAINDB_API_TOKEN'] || undefined },
+    http: {
+      host,
+      port: portNumber,
+      token: env['TRAINDB_API_TOKEN'] || undefined,
+      readToken: env['TRAINDB_READ_TOKEN'] || undefined,
+      queryTimeoutMs: duration(
+        'query_timeout',
+        flags.queryTimeout,
+        '--query-timeout',
+        10_000,
+        10,
+        http,
+        'daemon.http.',
+      ),
+      queryThreads: integer('query_threads', undefined, '', 2, 1, 16, http, 'daemon.http.'),
+    },
   };
 }
 
@@ -148,6 +173,18 @@ export function parseDuration(value: unknown): number | undefined {
   if (!m) return undefined;
   const unit = { ms: 1, s: 1000, m: 60_000, h: 3_600_000, d: 86_400_000 }[(m[2] ?? 's').toLowerCase() as 'ms'];
   return Math.round(Number(m[1]) * unit);
+}
+
+/** Shorter tokens can be guessed; the daemon refuses to start with one. */
+export const MIN_TOKEN_LENGTH = 32;
+
+/** Why a token is unfit, or null. Its value is never part of the message. */
+export function tokenProblem(name: string, token: string | undefined): string | null {
+  if (token === undefined) return null;
+  if (token.length < MIN_TOKEN_LENGTH)
+    return `${name} is ${token.length} characters long; use at least ${MIN_TOKEN_LENGTH} (e.g. the output of: openssl rand -hex 32)`;
+  if (/\s/.test(token)) return `${name} contains white space; use a token without spaces (e.g. openssl rand -hex 32)`;
+  return null;
 }
 
 export function isLoopback(host: string): boolean {
@@ -171,11 +208,18 @@ export function validateDaemonConfig(config: TraindbConfig): void {
       'WANDB_API_KEY is not set: export your W&B API key (https://wandb.ai/authorize)',
     );
   }
-  const { host, token } = config.daemon.http;
+  const { host, token, readToken } = config.daemon.http;
+  for (const [name, value] of [
+    ['TRAINDB_API_TOKEN', token],
+    ['TRAINDB_READ_TOKEN', readToken],
+  ] as const) {
+    const problem = tokenProblem(name, value);
+    if (problem) throw new TraindbError('INVALID_CONFIG', problem);
+  }
   if (!isLoopback(host) && !token) {
     throw new TraindbError(
       'INVALID_CONFIG',
-      `daemon.http.host is ${host}, reachable from other machines: set TRAINDB_API_TOKEN (write endpoints then require "Authorization: Bearer <token>"), or bind 127.0.0.1`,
+      `daemon.http.host is ${host}, reachable from other machines: set TRAINDB_API_TOKEN (at least ${MIN_TOKEN_LENGTH} characters; every endpoint but /healthz, /readyz and /openapi.json then requires "Authorization: Bearer <token>", reads also accept TRAINDB_READ_TOKEN), or bind 127.0.0.1`,
     );
   }
 }

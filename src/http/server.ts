@@ -1,11 +1,11 @@
 import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
 import type { RunStore } from '../db/store.js';
-import { compareGroups } from '../query/compare.js';
-import { findRuns } from '../query/find-runs.js';
-import { requireToken } from './auth.js';
+import { inlineReads, type ReadQueries } from '../app/read-pool.js';
+import { Authorizer, checkHost, type Access } from './auth.js';
 import { evaluateReadiness, type ReadinessCheck } from './health.js';
-import { errorResponse, HttpError, readJsonBody, sendJson, sendText } from './respond.js';
-import { splitFieldList } from '../query/field-list.js';
+import { openApiDocument } from './openapi.js';
+import { errorResponse, HttpError, readJsonBody, sendBytes, sendJson, sendText } from './respond.js';
+import { compareParams, runsPageParams, strictParams } from './params.js';
 
 export interface HttpLogger {
   warn(obj: object, msg?: string): void;
@@ -13,144 +13,164 @@ export interface HttpLogger {
 }
 
 export interface HttpDeps {
-  store: RunStore;
+  /** Where queries run: the daemon passes its pool of query threads. */
+  reads?: ReadQueries;
+  /** Without `reads`, queries run on this store on the calling thread (tests, tools; never the daemon). */
+  store?: RunStore;
   checks: readonly ReadinessCheck[];
   metrics: { contentType: string; render(): Promise<string> };
   /** POST /runs: registers a launch; returns what to answer. */
   launch(body: Record<string, unknown>): Promise<{ runId: string; created: boolean; status: string | null }>;
   /** PATCH /runs/:id: sets attachments; false when the run does not exist. */
   annotate(runId: string, body: Record<string, unknown>): Promise<boolean>;
-  /** Required on write endpoints when set. */
+  /** TRAINDB_API_TOKEN: required on writes when set, and accepted for reads. At least 32 characters. */
   token?: string | undefined;
+  /** TRAINDB_READ_TOKEN: accepted for reads only. At least 32 characters. */
+  readToken?: string | undefined;
+  /**
+   * The address the server will listen on (default 127.0.0.1). On loopback, requests must name a loopback
+   * host; off loopback, reads need a token.
+   */
+  host?: string;
   log?: HttpLogger;
 }
 
-type Handler = (req: IncomingMessage, res: ServerResponse, url: URL) => Promise<void>;
+/** One endpoint: its method and path (`{run_id}` is one path segment, percent-encoded), who may call it, its query parameters. */
+export interface Endpoint {
+  method: 'GET' | 'POST' | 'PATCH';
+  path: string;
+  access: Access;
+  /** Accepted query parameters; any other is a 400. Undefined: parameters are ignored (probes, documents). */
+  params?: readonly string[];
+}
+
+export const RUNS_PARAMS = ['where', 'mongo', 'columns', 'order', 'limit', 'after', 'include_deleted'] as const;
+export const COMPARE_PARAMS = ['by', 'objective', 'metric', 'where', 'mongo', 'include_deleted'] as const;
+
+/** Every endpoint the server answers; the OpenAPI document describes exactly these (a test holds them equal). */
+export const ENDPOINTS: readonly Endpoint[] = [
+  { method: 'GET', path: '/healthz', access: 'open' },
+  { method: 'GET', path: '/readyz', access: 'open' },
+  { method: 'GET', path: '/openapi.json', access: 'open' },
+  { method: 'GET', path: '/metrics', access: 'read' },
+  { method: 'GET', path: '/runs', access: 'read', params: RUNS_PARAMS },
+  { method: 'POST', path: '/runs', access: 'write', params: [] },
+  { method: 'PATCH', path: '/runs/{run_id}', access: 'write', params: [] },
+  { method: 'GET', path: '/compare', access: 'read', params: COMPARE_PARAMS },
+];
+
+/** Longest request target accepted; Node's own header limit is raised above it so the answer is a JSON 414. */
+export const MAX_URL_LENGTH = 32_768;
+
+type Handler = (
+  req: IncomingMessage,
+  res: ServerResponse,
+  url: URL,
+  params: Map<string, string>,
+  gone: AbortSignal,
+) => Promise<void>;
 
 /**
  * The daemon's HTTP API. Built here and started by the caller (`server.listen`), so tests bind it to
- * port 0. Read endpoints are open; writes need the bearer token when one is configured.
+ * port 0. See docs/pending/http.md for the rules (auth, Host check, paging, limits).
  */
 export function createHttpServer(deps: HttpDeps): Server {
-  const routes: Record<string, Record<string, Handler>> = {
-    '/healthz': { GET: async (_req, res) => sendJson(res, 200, { status: 'ok' }) },
-    '/readyz': {
-      GET: async (_req, res) => {
-        const report = await evaluateReadiness(deps.checks);
-        sendJson(res, report.ready ? 200 : 503, {
-          status: report.ready ? 'ready' : 'not ready',
-          failed: report.failed,
-          checks: report.checks,
-        });
-      },
+  const host = deps.host ?? '127.0.0.1';
+  const auth = new Authorizer({ host, token: deps.token, readToken: deps.readToken });
+  const reads = deps.reads ?? (deps.store ? inlineReads(deps.store) : undefined);
+  if (!reads) throw new Error('createHttpServer needs reads (a query pool) or a store');
+
+  const handlers: Record<string, Handler> = {
+    'GET /healthz': async (_req, res) => sendJson(res, 200, { status: 'ok' }),
+    'GET /readyz': async (req, res) => {
+      const report = await evaluateReadiness(deps.checks);
+      const status = report.ready ? 'ready' : 'not ready';
+      // Open for probes, but which checks failed (project names, errors) is for readers only.
+      if (!auth.mayRead(req)) return sendJson(res, report.ready ? 200 : 503, { status });
+      sendJson(res, report.ready ? 200 : 503, { status, failed: report.failed, checks: report.checks });
     },
-    '/metrics': { GET: async (_req, res) => sendText(res, 200, deps.metrics.contentType, await deps.metrics.render()) },
-    '/runs': {
-      GET: async (_req, res, url) => {
-        const q = url.searchParams;
-        const rows = await findRuns(deps.store, {
-          ...whereOf(q),
-          ...(q.get('columns') ? { columns: list(q.get('columns')) } : {}),
-          ...(q.get('order') ? { order: list(q.get('order')) } : {}),
-          ...(q.get('limit') !== null ? { limit: integer(q.get('limit'), 'limit') } : {}),
-          includeDeleted: flag(q.get('include_deleted')),
-        });
-        sendJson(res, 200, { count: rows.length, runs: rows });
-      },
-      POST: async (req, res) => {
-        requireToken(req, deps.token);
-        const outcome = await deps.launch(await readJsonBody(req));
-        sendJson(res, outcome.created ? 201 : 200, {
-          run_id: outcome.runId,
-          created: outcome.created,
-          status: outcome.status,
-        });
-      },
+    'GET /openapi.json': async (_req, res) => sendJson(res, 200, openApiDocument()),
+    'GET /metrics': async (_req, res) => sendText(res, 200, deps.metrics.contentType, await deps.metrics.render()),
+    'GET /runs': async (_req, res, _url, params, gone) =>
+      sendBytes(res, 200, await reads.runsPage(runsPageParams(params), gone)),
+    'POST /runs': async (req, res) => {
+      const outcome = await deps.launch(await readJsonBody(req));
+      sendJson(res, outcome.created ? 201 : 200, {
+        run_id: outcome.runId,
+        created: outcome.created,
+        status: outcome.status,
+      });
     },
-    '/compare': {
-      GET: async (_req, res, url) => {
-        const q = url.searchParams;
-        const by = q.get('by');
-        if (!by) throw new HttpError(400, 'give by=<field> (e.g. by=gradient_method)');
-        const objective = q.get('objective');
-        const metric = q.get('metric');
-        if (!objective && !metric) throw new HttpError(400, 'give objective=<name> or metric=<field>');
-        const result = await compareGroups(deps.store, {
-          by,
-          ...(objective ? { objective } : {}),
-          ...(metric ? { metric } : {}),
-          ...whereOf(q),
-          includeDeleted: flag(q.get('include_deleted')),
-        });
-        sendJson(res, 200, result);
-      },
+    'PATCH /runs/{run_id}': async (req, res, url) => {
+      const runId = runIdOf(url.pathname);
+      const found = await deps.annotate(runId, await readJsonBody(req));
+      if (!found) throw new HttpError(404, `no run ${JSON.stringify(runId)}`);
+      sendJson(res, 200, { run_id: runId, updated: true });
     },
+    'GET /compare': async (_req, res, _url, params, gone) =>
+      sendBytes(res, 200, await reads.compare(compareParams(params), gone)),
   };
 
-  const patchRun: Handler = async (req, res, url) => {
-    requireToken(req, deps.token);
-    const runId = decodeURIComponent(url.pathname.slice('/runs/'.length));
-    if (!runId) throw new HttpError(404, 'no run id in the path');
-    const found = await deps.annotate(runId, await readJsonBody(req));
-    if (!found) throw new HttpError(404, `no run ${runId}`);
-    sendJson(res, 200, { run_id: runId, updated: true });
-  };
-
-  return createServer((req, res) => {
+  const server = createServer({ maxHeaderSize: 2 * MAX_URL_LENGTH, requestTimeout: 60_000 }, (req, res) => {
     void (async () => {
       try {
-        const url = new URL(req.url ?? '/', 'http://localhost');
+        const target = req.url ?? '/';
+        if (target.length > MAX_URL_LENGTH)
+          throw new HttpError(
+            414,
+            `the URL is ${target.length} characters long; at most ${MAX_URL_LENGTH} are accepted (ask for fewer columns or a shorter filter)`,
+          );
+        if (!target.startsWith('/')) throw new HttpError(400, 'the request target must be a path starting with /');
+        checkHost(req, host);
+        const url = new URL(`http://localhost${target}`);
         const path = url.pathname.replace(/\/+$/, '') || '/';
-        const methods = path.startsWith('/runs/') ? { PATCH: patchRun } : routes[path];
-        if (!methods) throw new HttpError(404, `no endpoint ${path}`);
-        const handler = methods[req.method ?? 'GET'];
-        if (!handler) {
-          res.setHeader('allow', Object.keys(methods).join(', '));
+        const endpoints = ENDPOINTS.filter((e) => matches(e.path, path));
+        if (endpoints.length === 0) throw new HttpError(404, `no endpoint ${path} (see /openapi.json)`);
+        const endpoint = endpoints.find((e) => e.method === req.method);
+        if (!endpoint) {
+          res.setHeader('allow', endpoints.map((e) => e.method).join(', '));
           throw new HttpError(405, `${req.method} is not allowed on ${path}`);
         }
-        await handler(req, res, url);
+        auth.check(req, endpoint.access);
+        const params = strictParams(url.searchParams, endpoint);
+        const gone = new AbortController();
+        res.once('close', () => {
+          if (!res.writableFinished) gone.abort();
+        });
+        await handlers[`${endpoint.method} ${endpoint.path}`]!(req, res, url, params, gone.signal);
       } catch (error) {
         const { status, body } = errorResponse(error);
-        if (status >= 500)
-          deps.log?.error(
-            { err: error instanceof Error ? error.message : String(error), path: req.url?.split('?')[0] },
-            'request failed',
-          );
+        // A time-out or a full queue is the load, not a fault: a warning. Anything else at 500 is a bug.
+        const fields = { err: error instanceof Error ? error.message : String(error), path: req.url?.split('?')[0] };
+        if (status === 503) deps.log?.warn({ ...fields, code: body.code }, 'request refused');
+        else if (status >= 500) deps.log?.error(fields, 'request failed');
+        // The rest of a refused body is not read: close the connection after answering.
+        if (status === 413) res.setHeader('connection', 'close');
         if (!res.headersSent) sendJson(res, status, body);
         else res.destroy();
       }
     })();
   });
+  // Bounds open sockets (each may hold a body of up to MAX_BODY_BYTES being read).
+  server.maxConnections = 256;
+  return server;
 }
 
-function whereOf(q: URLSearchParams): { where?: string | Record<string, unknown> } {
-  const where = q.get('where');
-  const mongo = q.get('mongo');
-  if (where && mongo) throw new HttpError(400, 'give where= or mongo=, not both');
-  if (where) return { where };
-  if (!mongo) return {};
-  let parsed: unknown;
+function matches(template: string, path: string): boolean {
+  if (!template.includes('{')) return template === path;
+  const prefix = template.slice(0, template.indexOf('{'));
+  return path.startsWith(prefix) && path.length > prefix.length;
+}
+
+/** The run id of `/runs/<percent-encoded id>`; ids with slashes travel encoded (or not: the rest of the path is the id). */
+function runIdOf(pathname: string): string {
+  const raw = pathname.replace(/\/+$/, '').slice('/runs/'.length);
   try {
-    parsed = JSON.parse(mongo);
-  } catch (error) {
-    throw new HttpError(400, `mongo= is not JSON: ${(error as Error).message}`);
+    return decodeURIComponent(raw);
+  } catch {
+    throw new HttpError(
+      400,
+      `the run id in the path, ${JSON.stringify(raw.slice(0, 200))}, is not valid percent-encoding; encode it with encodeURIComponent`,
+    );
   }
-  if (parsed === null || typeof parsed !== 'object' || Array.isArray(parsed))
-    throw new HttpError(400, 'mongo= must be a JSON object');
-  return { where: parsed as Record<string, unknown> };
-}
-
-function list(text: string | null): string[] {
-  return splitFieldList(text);
-}
-
-function integer(text: string | null, name: string): number {
-  const n = Number(text);
-  if (!Number.isInteger(n) || n < 0)
-    throw new HttpError(400, `${name} must be a whole number >= 0, got ${JSON.stringify(text)}`);
-  return n;
-}
-
-function flag(text: string | null): boolean {
-  return text === '1' || text === 'true';
 }

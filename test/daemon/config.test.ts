@@ -7,6 +7,7 @@ import { createLogger } from '../../src/worker/logger.js';
 import { tempDir } from '../helpers/db.js';
 
 const dirs: Array<() => void> = [];
+const LONG_TOKEN = 'tok-0123456789abcdef0123456789abcdef';
 afterEach(() => dirs.splice(0).forEach((cleanup) => cleanup()));
 
 function yamlFile(text: string): string {
@@ -32,7 +33,14 @@ describe('daemon configuration', () => {
       jobLockMs: 30_000,
       shutdownGraceMs: 25_000,
       logLevel: 'info',
-      http: { host: '127.0.0.1', port: 8080, token: undefined },
+      http: {
+        host: '127.0.0.1',
+        port: 8080,
+        token: undefined,
+        readToken: undefined,
+        queryTimeoutMs: 10_000,
+        queryThreads: 2,
+      },
     });
   });
 
@@ -47,12 +55,16 @@ daemon:
   queue_prefix: prod
   concurrency: 8
   job_lock: 1m
-  http: {host: 0.0.0.0, port: 9090}
+  http: {host: 0.0.0.0, port: 9090, query_timeout: 30s, query_threads: 1}
 `);
     const config = loadConfig({
       file,
-      env: { REDIS_URL: 'redis://:pw@redis:6379/2', TRAINDB_API_TOKEN: 'tok-123456' },
-      flags: { projects: ['team/b', 'team/c'], daemon: { interval: '500ms', httpPort: '0' } },
+      env: {
+        REDIS_URL: 'redis://:pw@redis:6379/2',
+        TRAINDB_API_TOKEN: 'tok-123456',
+        TRAINDB_READ_TOKEN: 'read-tok',
+      },
+      flags: { projects: ['team/b', 'team/c'], daemon: { interval: '500ms', httpPort: '0', queryTimeout: '2s' } },
     });
     expect(config.projects).toEqual([
       { entity: 'team', project: 'b' },
@@ -67,8 +79,16 @@ daemon:
       concurrency: 8,
       jobLockMs: 60_000,
       redisUrl: 'redis://:pw@redis:6379/2',
-      http: { host: '0.0.0.0', port: 0, token: 'tok-123456' },
+      http: {
+        host: '0.0.0.0',
+        port: 0,
+        token: 'tok-123456',
+        readToken: 'read-tok',
+        queryTimeoutMs: 2000,
+        queryThreads: 1,
+      },
     });
+    expect(loadConfig({ file, env: {} }).daemon.http.queryTimeoutMs).toBe(30_000);
   });
 
   it('names the key and the fix in every error', () => {
@@ -86,6 +106,18 @@ daemon:
       /^--concurrency: must be a whole number/,
     );
     expect(() => loadConfig({ env: { REDIS_URL: 'http://x' } })).toThrow(/REDIS_URL: must start with redis:\/\//);
+    expect(bad('daemon: {http: {query_timeout: soon}}')).toThrow(
+      /daemon\.http\.query_timeout: 'soon' is not a duration/,
+    );
+    expect(bad('daemon: {http: {query_threads: 0}}')).toThrow(
+      /daemon\.http\.query_threads: must be a whole number from 1/,
+    );
+    expect(bad('daemon: {http: {timeout: 5}}')).toThrow(
+      /daemon\.http\.timeout: unknown key; expected one of host, port, query_timeout/,
+    );
+    expect(() => loadConfig({ env: {}, flags: { daemon: { queryTimeout: 'never' } } })).toThrow(
+      /^--query-timeout: 'never' is not a duration/,
+    );
   });
 
   it('refuses to start without projects or key, or off loopback without a token', () => {
@@ -97,9 +129,36 @@ daemon:
       /set TRAINDB_API_TOKEN .* or bind 127\.0\.0\.1/,
     );
     expect(() =>
-      validateDaemonConfig(base({ WANDB_API_KEY: 'k', TRAINDB_API_TOKEN: 'tok-123456' }, ['a/b'], '0.0.0.0')),
+      validateDaemonConfig(base({ WANDB_API_KEY: 'k', TRAINDB_API_TOKEN: LONG_TOKEN }, ['a/b'], '0.0.0.0')),
     ).not.toThrow();
     expect(() => validateDaemonConfig(base({ WANDB_API_KEY: 'k' }, ['a/b'], 'localhost'))).not.toThrow();
+  });
+
+  it('refuses tokens shorter than 32 characters, naming the variable but never the value', () => {
+    const base = (env: Record<string, string>, host = '0.0.0.0') =>
+      loadConfig({ env: { WANDB_API_KEY: 'k', ...env }, flags: { projects: ['a/b'], daemon: { httpHost: host } } });
+    const short = 'short-secret-1234';
+    const envs: Array<Record<string, string>> = [
+      { TRAINDB_API_TOKEN: short },
+      { TRAINDB_API_TOKEN: LONG_TOKEN, TRAINDB_READ_TOKEN: short },
+    ];
+    for (const env of envs) {
+      const name = Object.keys(env).find((k) => env[k] === short)!;
+      let message = '';
+      try {
+        validateDaemonConfig(base(env));
+      } catch (error) {
+        expect(error).toMatchObject({ code: 'INVALID_CONFIG' });
+        message = (error as Error).message;
+      }
+      expect(message).toMatch(new RegExp(`^${name} is 17 characters long; use at least 32`));
+      expect(message).not.toContain(short);
+    }
+    // On loopback too: a token set is a token used.
+    expect(() => validateDaemonConfig(base({ TRAINDB_API_TOKEN: short }, '127.0.0.1'))).toThrow(/at least 32/);
+    expect(() =>
+      validateDaemonConfig(base({ TRAINDB_API_TOKEN: LONG_TOKEN, TRAINDB_READ_TOKEN: `${LONG_TOKEN}-r` })),
+    ).not.toThrow();
   });
 
   it('parses durations', () => {

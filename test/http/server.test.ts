@@ -8,23 +8,28 @@ import { ingestNodes } from '../../src/jobs/ingest.js';
 import type { RunStore } from '../../src/db/store.js';
 import { tempStore } from '../helpers/db.js';
 import { makeRun } from '../helpers/runs.js';
+import type { ReadPool } from '../../src/app/read-pool.js';
+import { testPool } from './read-pool-helper.js';
 
-const TOKEN = 'api-token-0123456789';
+const TOKEN = 'api-token-0123456789-0123456789-0123456789';
 let store: RunStore;
 let cleanup: () => Promise<void>;
+let pool: ReadPool;
 let server: Server;
 let base: string;
 let redisUp = true;
 
 beforeAll(async () => {
-  ({ store, cleanup } = await tempStore());
+  let path: string;
+  ({ store, cleanup, path } = await tempStore());
   await ingestNodes(store, [
     makeRun({ name: 'a', gradient_method: 'mgda', state: 'finished', objectives: { QED: ['maximize', 0.8] } }),
     makeRun({ name: 'b', gradient_method: 'mgda', state: 'crashed', objectives: { QED: ['maximize', 0.6] } }),
     makeRun({ name: 'c', gradient_method: 'pcgrad', state: 'finished', objectives: { QED: ['maximize', 0.4] } }),
   ]);
+  pool = await testPool(path);
   server = createHttpServer({
-    store,
+    reads: pool,
     token: TOKEN,
     checks: [
       {
@@ -49,6 +54,7 @@ beforeAll(async () => {
 afterAll(async () => {
   server.closeAllConnections();
   await new Promise((r) => server.close(r));
+  await pool.close();
   await cleanup();
 });
 
@@ -112,6 +118,8 @@ describe('HTTP API', () => {
     const ok = await call('GET', `/runs?${q}`);
     expect(ok.json).toEqual({
       count: 2,
+      total: 2,
+      next: null,
       runs: [
         { run_id: 'lab/molecule-rl/a', status: 'completed', 'objective.QED': 0.8 },
         { run_id: 'lab/molecule-rl/b', status: 'crashed', 'objective.QED': 0.6 },
@@ -121,7 +129,7 @@ describe('HTTP API', () => {
       'GET',
       `/runs?${new URLSearchParams({ mongo: '{"state": "finished"}', columns: 'run_id', limit: '1', order: 'run_id' })}`,
     );
-    expect(mongo.json).toEqual({ count: 1, runs: [{ run_id: 'lab/molecule-rl/a' }] });
+    expect(mongo.json).toMatchObject({ count: 1, total: 2, runs: [{ run_id: 'lab/molecule-rl/a' }] });
 
     const bad = await call('GET', `/runs?${new URLSearchParams({ where: 'batch_size >> 3' })}`);
     expect(bad.status).toBe(400);
@@ -156,6 +164,7 @@ describe('HTTP API', () => {
     expect((await call('POST', '/runs', { config: {} }, auth)).status).toBe(400);
     expect((await call('POST', '/runs', { run_id: 'x', colour: 'red' }, auth)).json).toEqual({
       error: expect.stringMatching(/unknown field\(s\) colour/),
+      code: 'INVALID_INPUT',
     });
 
     expect((await call('PATCH', '/runs/L-1', { blog_post_url: 'https://b/1' })).status).toBe(401);
@@ -195,5 +204,99 @@ describe('HTTP API', () => {
       body: '{',
     });
     expect(broken.status).toBe(400);
+  });
+});
+
+describe('HTTP API: pages', () => {
+  it('answers a page with count, total and a next cursor that visits every match once', async () => {
+    const where = "run_id in ('lab/molecule-rl/a', 'lab/molecule-rl/b', 'lab/molecule-rl/c')";
+    const first = await call(
+      'GET',
+      `/runs?${new URLSearchParams({ where, columns: 'run_id', order: 'run_id', limit: '2' })}`,
+    );
+    expect(first.json).toMatchObject({ count: 2, total: 3, next: expect.any(String) });
+    const second = await call(
+      'GET',
+      `/runs?${new URLSearchParams({ where, columns: 'run_id', order: 'run_id', limit: '2', after: String(first.json!['next']) })}`,
+    );
+    expect(second.json).toMatchObject({ count: 1, total: 3, next: null });
+    const ids = [
+      ...(first.json!['runs'] as Array<{ run_id: string }>),
+      ...(second.json!['runs'] as Array<{ run_id: string }>),
+    ];
+    expect(ids.map((r) => r.run_id)).toEqual(['lab/molecule-rl/a', 'lab/molecule-rl/b', 'lab/molecule-rl/c']);
+  });
+
+  it('refuses a page larger than the cap with a 400 that names the maximum and the cursor', async () => {
+    const res = await call('GET', '/runs?limit=1000000&columns=*');
+    expect(res.status).toBe(400);
+    expect(res.json).toMatchObject({ code: 'INVALID_INPUT', error: expect.stringMatching(/1000000.*1000.*next/) });
+    expect((await call('GET', '/runs?limit=1000&columns=run_id')).status).toBe(200);
+  });
+});
+
+describe('HTTP API: bad input is a 400 naming the value, never a 500', () => {
+  const q = (path: string, params: Record<string, string>): string => `${path}?${new URLSearchParams(params)}`;
+  const cases: Array<[string, string, RegExp]> = [
+    ['GET', '/runs?limit=abc', /"abc"/],
+    ['GET', '/runs?limit=-1', /"-1"/],
+    ['GET', '/runs?limit=0', /limit=0/],
+    ['GET', '/runs?limit=1.5', /"1\.5"/],
+    ['GET', '/runs?limit=', /limit=""/],
+    ['GET', '/runs?include_deleted=maybe', /"maybe".*true or false/],
+    ['GET', '/runs?after=garbage', /'garbage'/],
+    ['GET', '/runs?after=', /after is empty/],
+    ['GET', '/runs?mongo=null', /"null".*JSON object/],
+    ['GET', '/runs?mongo=5', /"5".*JSON object/],
+    ['GET', q('/runs', { mongo: '[1]' }), /"\[1\]".*JSON object/],
+    ['GET', q('/runs', { mongo: '{"state":' }), /not JSON/],
+    ['GET', q('/runs', { where: "status = 'x'", mongo: '{}' }), /not both/],
+    ['GET', '/runs?columns=', /columns is empty/],
+    ['GET', '/runs?order=', /order is empty/],
+    // Commas need no encoding in a query: 10,000 columns in 20 KB.
+    ['GET', `/runs?columns=${Array.from({ length: 10_000 }, () => 'a').join(',')}`, /10000 fields.*1000/],
+    ['GET', '/runs?limt=5', /"limt"/],
+    ['GET', '/runs?limit=1&limit=2', /limit is given more than once/],
+    ['GET', '/compare?objective=QED', /by=/],
+    ['GET', '/compare?by=status', /objective=.*metric=/],
+    ['GET', '/compare?by=status&objective=QED&metric=batch_size', /not both/],
+    ['GET', '/compare?by=status&objective=QED&include_deleted=maybe', /"maybe"/],
+    ['GET', '/compare?by=status&objective=QED&mongo=5', /"5"/],
+    ['GET', '/compare?by=status&objective=QED&limit=5', /"limit"/],
+    ['PATCH', '/runs/%ZZ', /"%ZZ".*percent-encoding/],
+    ['PATCH', '/runs/a%E0%A4%A', /"a%E0%A4%A"/],
+    ['PATCH', '/runs/L-1?x=1', /"x"/],
+    ['POST', '/runs?dry_run=1', /"dry_run"/],
+  ];
+  it.each(cases.map(([method, path, message]) => ({ name: `${method} ${path.slice(0, 60)}`, method, path, message })))(
+    '$name',
+    async ({ method, path, message }) => {
+      const body = method === 'GET' ? undefined : { blog_post_url: 'https://b/1' };
+      const res = await call(method, path, body, auth);
+      expect(res.status).toBe(400);
+      expect(res.json).toMatchObject({
+        code: expect.stringMatching(/^INVALID_/),
+        error: expect.stringMatching(message),
+      });
+    },
+  );
+
+  it('bounds the URL (414), the body size (413) and its nesting (400), each with a code', async () => {
+    const long = await call('GET', `/runs?${new URLSearchParams({ where: `run_name = '${'x'.repeat(40_000)}'` })}`);
+    expect(long).toMatchObject({ status: 414, json: { code: 'URL_TOO_LONG', error: expect.stringMatching(/32768/) } });
+
+    const huge = await call('POST', '/runs', { run_id: 'big', config: { x: 'a'.repeat(2_000_000) } }, auth);
+    expect(huge).toMatchObject({ status: 413, json: { code: 'BODY_TOO_LARGE' } });
+
+    const deep = `{"run_id":"deep","config":{"a":${'['.repeat(100_000)}${']'.repeat(100_000)}}}`;
+    const res = await fetch(`${base}/runs`, {
+      method: 'POST',
+      headers: { ...auth, 'content-type': 'application/json' },
+      body: deep,
+    });
+    expect(res.status).toBe(400);
+    expect(await res.json()).toMatchObject({ code: 'INVALID_INPUT', error: expect.stringMatching(/64 levels/) });
+    // The server is still there.
+    expect((await call('GET', '/healthz')).status).toBe(200);
   });
 });

@@ -1,7 +1,8 @@
 import type { Server } from 'node:http';
 import type { Command } from 'commander';
 import { loadConfig } from '../../config/load.js';
-import { validateDaemonConfig } from '../../config/daemon.js';
+import { isLoopback, validateDaemonConfig } from '../../config/daemon.js';
+import { startReadPool } from '../../app/read-pool.js';
 import type { TraindbConfig } from '../../config/config.js';
 import { openStore, redactUrl } from '../../db/open-store.js';
 import { createHttpServer } from '../../http/server.js';
@@ -24,6 +25,7 @@ interface DaemonCliFlags {
   httpPort?: string;
   queuePrefix?: string;
   concurrency?: string;
+  queryTimeout?: string;
 }
 
 const collect = (value: string, previous: string[] = []): string[] => [...previous, value];
@@ -47,13 +49,20 @@ export function registerDaemon(program: Command): void {
       'period of the full re-listing that catches edits and deletions (default 1h)',
     )
     .option('--stale-after <duration>', 'a running run whose heartbeat is older is marked stale (default 10m)')
-    .option('--http-host <host>', 'address of the HTTP API (default 127.0.0.1; others need TRAINDB_API_TOKEN)')
+    .option(
+      '--http-host <host>',
+      'address of the HTTP API (default 127.0.0.1; others need TRAINDB_API_TOKEN, and reads then need a token too)',
+    )
     .option('--http-port <port>', 'port of the HTTP API (default 8080; 0 = any free port)')
     .option(
       '--queue-prefix <prefix>',
       'BullMQ key prefix; deployments sharing one Redis need distinct ones (default traindb)',
     )
     .option('--concurrency <n>', 'sync jobs processed at once (default 4)')
+    .option(
+      '--query-timeout <duration>',
+      'an HTTP query (GET /runs, /compare) running longer is stopped and answered 503 (default 10s)',
+    )
     .action(async (flags: DaemonCliFlags) => {
       const config = loadConfig({
         file: flags.config,
@@ -68,6 +77,7 @@ export function registerDaemon(program: Command): void {
             httpPort: flags.httpPort,
             queuePrefix: flags.queuePrefix,
             concurrency: flags.concurrency,
+            queryTimeout: flags.queryTimeout,
           },
         },
         env: process.env,
@@ -86,7 +96,7 @@ async function runDaemon(config: TraindbConfig): Promise<void> {
   const d = config.daemon;
   const log = createLogger({
     level: d.logLevel,
-    secrets: [config.wandb.apiKey, d.http.token, redisPassword(d.redisUrl)],
+    secrets: [config.wandb.apiKey, d.http.token, d.http.readToken, redisPassword(d.redisUrl)],
   });
   const releasers = new Releasers();
   let stopping: Promise<void> | null = null;
@@ -195,10 +205,22 @@ async function runDaemon(config: TraindbConfig): Promise<void> {
     });
     releasers.push('sync daemon', () => daemon.stop(d.shutdownGraceMs));
 
+    // Queries run on their own threads and connections, so none can stall the event loop (health, sync).
+    const reads = await startReadPool({
+      database: config.database,
+      threads: d.http.queryThreads,
+      queryTimeoutMs: d.http.queryTimeoutMs,
+      maxQueued: 16 * d.http.queryThreads,
+      log,
+    });
+    releasers.push('query threads', () => reads.close());
+
     const server = createHttpServer({
-      store,
+      reads,
       metrics,
+      host: d.http.host,
       token: d.http.token,
+      readToken: d.http.readToken,
       log,
       checks: daemon.readinessChecks(),
       launch: (body) =>
@@ -223,6 +245,13 @@ async function runDaemon(config: TraindbConfig): Promise<void> {
         reconcileIntervalMs: d.reconcileIntervalMs,
         staleAfterMs: d.staleAfterMs,
         writeAuth: d.http.token ? 'bearer token' : 'none (loopback only)',
+        readAuth: isLoopback(d.http.host)
+          ? 'none (loopback; Host must be loopback)'
+          : d.http.readToken
+            ? 'bearer token (API or read token)'
+            : 'bearer token',
+        queryTimeoutMs: d.http.queryTimeoutMs,
+        queryThreads: d.http.queryThreads,
       },
       'daemon started',
     );
