@@ -16,7 +16,7 @@ export function formatRows(rows: readonly Row[], format: OutputFormat, columns?:
   return table(rows, cols);
 }
 
-function csvCell(value: unknown): string {
+export function csvCell(value: unknown): string {
   if (value === null || value === undefined) return '';
   const text = String(value);
   return /[",\n]/.test(text) ? `"${text.replace(/"/g, '""')}"` : text;
