@@ -14,11 +14,21 @@ export const ROW_GROUP_ROWS = 10_000;
 /**
  * The Parquet type for a column from the storage classes it holds: integers INT64 (BOOLEAN for a run
  * column declared boolean), numbers with a fraction DOUBLE, anything with text UTF8 (numbers then as
- * their text), blobs BYTE_ARRAY. Every column is nullable.
+ * their text), blobs BYTE_ARRAY; a column with no value at all gets its declared type (run columns) or UTF8.
+ * Every column is nullable.
  */
 export function parquetKind(column: string, classes: ReadonlySet<StorageClass>): ParquetKind {
   const only = (...allowed: StorageClass[]): boolean => [...classes].every((c) => allowed.includes(c));
-  if (classes.size === 0) return 'STRING';
+  if (classes.size === 0) {
+    const declared = ALL_RUN_COLUMNS[column];
+    return declared === 'integer'
+      ? 'INT64'
+      : declared === 'real'
+        ? 'DOUBLE'
+        : declared === 'boolean'
+          ? 'BOOLEAN'
+          : 'STRING';
+  }
   if (only('integer')) return ALL_RUN_COLUMNS[column] === 'boolean' ? 'BOOLEAN' : 'INT64';
   if (only('integer', 'real')) return 'DOUBLE';
   if (only('blob')) return 'BYTE_ARRAY';
