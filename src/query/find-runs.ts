@@ -6,7 +6,7 @@ import { mongoToFilter } from './filter/mongo.js';
 import { parseFilter } from './filter/parser.js';
 import { compileFilter, type Keyset } from './compile-filter.js';
 import { fieldLabel, fieldValueSql, parseField } from './field-sql.js';
-import { collectFields, columnName, resolveFields } from './resolve-fields.js';
+import { attributeRef, collectFields, columnName, resolveFields } from './resolve-fields.js';
 import { OBJECTIVE_STAT_COLUMNS } from '../core/normalize/objectives.js';
 import {
   afterCondition,
@@ -225,20 +225,27 @@ async function compileRunQueryAt(
     single && walkable && limit <= LATE_MATERIALIZATION_LIMIT ? await isBroad(store, single, maxRunKey) : false;
   // Same parameters as where.sql: for a key set the whole filter is `r.run_key IN (<keyset>)`.
   const innerWhere = broad && single ? `+r.run_key IN (${single.sql})` : where.sql;
-  const after = afterTerm(orderKeys.map(keyExpr), position?.values ?? []);
-  const innerParams: SqlValue[] = [...where.params, ...after.params];
-  const inner = `SELECT r.run_key AS k FROM training_runs r WHERE ${live}${innerWhere}${after.sql} ORDER BY ${orderBy(orderKeys, innerParams)}`;
-  const outerParams: SqlValue[] = [];
-  const outerOrder = orderBy(orderKeys, outerParams);
-  const directParams: SqlValue[] = [...selectParams, ...where.params, ...after.params];
-  const directSql = `SELECT ${select} FROM training_runs r WHERE ${live}${where.sql}${after.sql} ORDER BY ${orderBy(orderKeys, directParams)}`;
-  return {
-    steps: [step(inner, innerParams, outerOrder, outerParams, { sql: directSql, params: directParams })],
-    limit,
-    columns,
-    positionOf,
-    orderKeys,
+  const build = (after: { sql: string; params: SqlValue[] }): ((n: number) => QueryStep) => {
+    const innerParams: SqlValue[] = [...where.params, ...after.params];
+    const inner = `SELECT r.run_key AS k FROM training_runs r WHERE ${live}${innerWhere}${after.sql} ORDER BY ${orderBy(orderKeys, innerParams)}`;
+    const outerParams: SqlValue[] = [];
+    const outerOrder = orderBy(orderKeys, outerParams);
+    const directParams: SqlValue[] = [...selectParams, ...where.params, ...after.params];
+    const directSql = `SELECT ${select} FROM training_runs r WHERE ${live}${where.sql}${after.sql} ORDER BY ${orderBy(orderKeys, directParams)}`;
+    return step(inner, innerParams, outerOrder, outerParams, { sql: directSql, params: directParams });
   };
+  const after = afterTerm(orderKeys.map(keyExpr), position?.values ?? []);
+  const firstValue = position?.values[0] ?? null;
+  let steps = [build(after)];
+  if (position && firstValue !== null && first?.field.scope === 'column' && !attributeRef(first.field)) {
+    // After a row with a value in a plain column, the rest is: the rows from that value on (a range the
+    // column's index can seek to, rather than walking from its start on every page), then the NULLs.
+    const column = `r.${columnName(first.field, text)}`;
+    const seek = { sql: `${after.sql} AND ${column} ${first.desc ? '<=' : '>='} `, params: [...after.params] };
+    seek.sql += bindValue(firstValue, seek.params);
+    steps = [build(seek), build({ sql: ` AND ${column} IS NULL`, params: [] })];
+  }
+  return { steps, limit, columns, positionOf, orderKeys };
 }
 
 /** Above this many rows a query selects its columns directly instead of through late materialization. */
