@@ -10,7 +10,7 @@
  * time and peak RSS; the output's row count is checked against the run count.
  */
 import { parseArgs } from 'node:util';
-import { existsSync, mkdirSync, readFileSync, rmSync, statSync } from 'node:fs';
+import { createReadStream, existsSync, mkdirSync, readFileSync, rmSync, statSync } from 'node:fs';
 import { dirname, join, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { spawnSync } from 'node:child_process';
@@ -83,14 +83,15 @@ async function countRows(format, file) {
     const bytes = readFileSync(file);
     return Number(parquetMetadata(bytes.buffer.slice(bytes.byteOffset, bytes.byteOffset + bytes.byteLength)).num_rows);
   }
-  const text = readFileSync(file, 'utf8');
   // CSV cells may hold newlines inside quotes: count records by quote parity at each line end.
   let records = 0;
   let quoted = false;
-  for (let i = 0; i < text.length; i++) {
-    const c = text.charCodeAt(i);
-    if (c === 34) quoted = !quoted;
-    else if (c === 10 && !quoted) records++;
+  for await (const chunk of createReadStream(file)) {
+    for (let i = 0; i < chunk.length; i++) {
+      const c = chunk[i];
+      if (c === 34) quoted = !quoted;
+      else if (c === 10 && !quoted) records++;
+    }
   }
   return format === 'csv' ? records - 1 : records;
 }

@@ -10,6 +10,8 @@ type ParquetKind = 'BOOLEAN' | 'INT64' | 'DOUBLE' | 'STRING' | 'BYTE_ARRAY';
 
 /** Rows per row group: memory holds one group's values and its encoded bytes, whatever the export's size. */
 export const ROW_GROUP_ROWS = 10_000;
+/** A row group also ends at about this many bytes of values, so wide rows (`*`: every JSON column) stay bounded too. */
+const ROW_GROUP_BYTES = 32 * 2 ** 20;
 
 /**
  * The Parquet type for a column from the storage classes it holds: integers INT64 (BOOLEAN for a run
@@ -65,6 +67,7 @@ export async function writeParquet(
   });
   let data: unknown[][] = scan.columns.map(() => []);
   let buffered = 0;
+  let bytes = 0;
   let n = 0;
   const flush = async (): Promise<void> => {
     if (buffered === 0) return;
@@ -72,15 +75,20 @@ export async function writeParquet(
     await parquet.write({ columnData, rowGroupSize: buffered });
     data = scan.columns.map(() => []);
     buffered = 0;
+    bytes = 0;
   };
   for await (const page of pages) {
     if (sink.gone) break;
     for (const row of page.rows) {
-      scan.columns.forEach((c, i) => data[i]!.push(convert(row[c] ?? null, kinds[i]!, c)));
+      scan.columns.forEach((c, i) => {
+        const value = row[c] ?? null;
+        bytes += typeof value === 'string' ? value.length : 8;
+        data[i]!.push(convert(value, kinds[i]!, c));
+      });
     }
     buffered += page.rows.length;
     n += page.rows.length;
-    if (buffered >= rowGroupRows) await flush();
+    if (buffered >= rowGroupRows || bytes >= ROW_GROUP_BYTES) await flush();
   }
   await flush();
   await parquet.finish();
