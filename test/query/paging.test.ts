@@ -1,6 +1,13 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { ingestNodes } from '../../src/jobs/ingest.js';
-import { countRuns, findRuns, findRunsPage, iterateRuns, type FindRunsOptions } from '../../src/query/find-runs.js';
+import {
+  countRuns,
+  explainRuns,
+  findRuns,
+  findRunsPage,
+  iterateRuns,
+  type FindRunsOptions,
+} from '../../src/query/find-runs.js';
 import { queryRuns, queryRunsByObjectives } from '../../src/query/seed-api.js';
 import { isBadInput } from '../../src/core/errors.js';
 import type { RunStore } from '../../src/db/store.js';
@@ -183,5 +190,8 @@ describe('the paging corpus', () => {
     const kinds = new Set(rows.map((r) => (r['config.mixed'] === null ? 'null' : typeof r['config.mixed'])));
     expect([...kinds].sort()).toEqual(['null', 'number', 'string']);
     expect(rows.filter((r) => r['objective.DRD5_activity'] === null)).toHaveLength(N / 4);
+    // The broad filter's first page walks the sort column's index (the strategy paging must continue).
+    const walk = await explainRuns(store, { where: FILTERS[1], order: ['-created_at'], limit: 97 });
+    expect(walk.sql).toContain('+r.run_key IN');
   });
 });
