@@ -195,3 +195,29 @@ describe('the paging corpus', () => {
     expect(walk.sql).toContain('+r.run_key IN');
   });
 });
+
+describe('a keyset cursor, not an offset', () => {
+  it('runs added before the cursor between pages neither repeat nor shift the rest', async () => {
+    const own = await tempStore();
+    try {
+      const run = (i: number, day: number) =>
+        makeRun({
+          name: `k${String(i).padStart(2, '0')}`,
+          createdAt: `2026-03-${String(day).padStart(2, '0')}T12:00:00`,
+        });
+      await ingestNodes(
+        own.store,
+        Array.from({ length: 30 }, (_, i) => run(i, 1 + (i % 20))),
+      );
+      const options = { columns: ['run_id'], order: ['-created_at'], limit: 10 };
+      const before = (await findRuns(own.store, { ...options, limit: 100 })).map((r) => r['run_id']);
+      const first = await findRunsPage(own.store, options);
+      // Two newer runs sort first: an offset cursor would now repeat the first page's last two rows.
+      await ingestNodes(own.store, [run(90, 28), run(91, 27)]);
+      const second = await findRunsPage(own.store, { ...options, after: first.next });
+      expect(second.rows.map((r) => r['run_id'])).toEqual(before.slice(10, 20));
+    } finally {
+      await own.cleanup();
+    }
+  });
+});
