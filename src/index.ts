@@ -14,6 +14,8 @@ export { mongoToFilter } from './query/filter/mongo.js';
 export {
   findRuns,
   findRunsPage,
+  findAllRuns,
+  iterateRuns,
   countRuns,
   explainRuns,
   compileRunQuery,

@@ -18,6 +18,7 @@ export const COMMAND_MODULES: ReadonlyArray<{ commands: readonly string[]; load:
       return [m.registerQuery, m.registerCompare];
     },
   },
+  { commands: ['export'], load: async () => [(await import('./commands/export.js')).registerExport] },
   {
     commands: ['migrate', 'compact', 'attributes', 'objectives'],
     load: async () => [(await import('./commands/schema.js')).registerSchemaCommands],

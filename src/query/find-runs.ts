@@ -6,8 +6,20 @@ import { mongoToFilter } from './filter/mongo.js';
 import { parseFilter } from './filter/parser.js';
 import { compileFilter, type Keyset } from './compile-filter.js';
 import { fieldLabel, fieldValueSql, parseField } from './field-sql.js';
-import { collectFields, columnName, resolveFields } from './resolve-fields.js';
+import { attributeRef, collectFields, columnName, resolveFields } from './resolve-fields.js';
 import { OBJECTIVE_STAT_COLUMNS } from '../core/normalize/objectives.js';
+import {
+  afterCondition,
+  bindValue,
+  cursorValuesOf,
+  decodeCursor,
+  encodeCursor,
+  queryKey,
+  typedValueSql,
+  type CursorValue,
+  type KeyExpr,
+  type Position,
+} from './keyset-cursor.js';
 
 export const DEFAULT_COLUMNS = [
   'run_id',
@@ -20,6 +32,8 @@ export const DEFAULT_COLUMNS = [
   'created_at',
 ] as const;
 
+const DEFAULT_ORDER: readonly string[] = ['-created_at'];
+
 export interface FindRunsOptions {
   /** The filter: text in traindb's language, a W&B-style Mongo object, or an already-parsed tree. */
   where?: string | FilterExpr | Record<string, unknown>;
@@ -27,6 +41,7 @@ export interface FindRunsOptions {
   columns?: readonly string[];
   /** Sort keys: a field, optionally prefixed with `-` or followed by ` desc`. */
   order?: readonly string[];
+  /** How many rows findRuns returns: the first 100 unless given. */
   limit?: number;
   /** Include runs marked deleted in W&B (hidden by default). */
   includeDeleted?: boolean;
@@ -47,6 +62,12 @@ export interface CompiledQuery {
 
 type OrderKey = { field: FieldRef; desc: boolean };
 
+interface PagedQuery extends CompiledQuery {
+  /** The statement reading a run's sort values for a cursor (see keyset-cursor.ts). */
+  positionOf: (runId: string) => QueryStep;
+  orderKeys: OrderKey[];
+}
+
 export function toFilterExpr(where: FindRunsOptions['where']): { expr: FilterExpr; text: string } {
   if (where === undefined) return { expr: { kind: 'and', items: [] }, text: '' };
   if (typeof where === 'string') return { expr: parseFilter(where), text: where };
@@ -56,10 +77,27 @@ export function toFilterExpr(where: FindRunsOptions['where']): { expr: FilterExp
 
 /** Builds the SQL for a run query after checking every field against the database. */
 export async function compileRunQuery(store: RunStore, options: FindRunsOptions = {}): Promise<CompiledQuery> {
+  return compileRunQueryAt(store, options, undefined);
+}
+
+/** The name of the hidden result column that carries each row's run_id while paging. */
+const CURSOR_RUN_ID = '__traindb_cursor_run_id';
+
+/**
+ * compileRunQuery, optionally for the rows after a cursor position: each step's WHERE then also keeps only
+ * rows after it, and the select list carries the run_id (as CURSOR_RUN_ID) for the next cursor.
+ * Without a position the SQL is exactly the first page's.
+ */
+async function compileRunQueryAt(
+  store: RunStore,
+  options: FindRunsOptions,
+  paging: { after: Position | null } | undefined,
+): Promise<PagedQuery> {
+  const position = paging?.after ?? undefined;
   const { expr, text } = toFilterExpr(options.where);
   const star = options.columns?.includes('*');
   const columnFields = star ? [] : (options.columns ?? DEFAULT_COLUMNS).map((c) => parseField(c));
-  const orderKeys = (options.order ?? ['-created_at']).map(parseOrder);
+  const orderKeys = (options.order ?? DEFAULT_ORDER).map(parseOrder);
   const fields: FieldRef[] = [...collectFields(expr), ...columnFields, ...orderKeys.map((o) => o.field)];
   const ctx = await resolveFields(store, fields, text);
   const limit = options.limit ?? 100;
@@ -67,11 +105,28 @@ export async function compileRunQuery(store: RunStore, options: FindRunsOptions 
     throw new TraindbError('INVALID_INPUT', `limit must be a whole number >= 0, got ${limit}`);
 
   const selectParams: SqlValue[] = [];
-  const select = star
-    ? 'r.*'
-    : columnFields
-        .map((f) => `${fieldValueSql(f, ctx, text, selectParams)} AS "${fieldLabel(f).replace(/"/g, '""')}"`)
-        .join(', ');
+  const select =
+    (star
+      ? 'r.*'
+      : columnFields
+          .map((f) => `${fieldValueSql(f, ctx, text, selectParams)} AS "${fieldLabel(f).replace(/"/g, '""')}"`)
+          .join(', ')) + (paging ? `, r.run_id AS "${CURSOR_RUN_ID}"` : '');
+  // Rows after the cursor: `(sql, params)` to AND to a step's WHERE, for the given sort key expressions.
+  const afterTerm = (keys: readonly KeyExpr[], values: readonly CursorValue[]) => {
+    const params: SqlValue[] = [];
+    return { sql: position ? ` AND ${afterCondition(keys, values, position.runId, params)}` : '', params };
+  };
+  const keyExpr = (o: OrderKey): KeyExpr => ({
+    sql: (p: SqlValue[]) => fieldValueSql(o.field, ctx, text, p),
+    desc: o.desc,
+  });
+  // The sort values of one run, read exactly (typed), for the cursor after it.
+  const positionOf = (runId: string): QueryStep => {
+    const params: SqlValue[] = [];
+    const list = orderKeys.map((o, i) => typedValueSql(keyExpr(o).sql, params, i));
+    params.push(runId);
+    return { sql: `SELECT ${list.join(', ')} FROM training_runs r WHERE r.run_id = ?`, params };
+  };
   const where = compileFilter(expr, ctx, text);
   const live = options.includeDeleted ? '' : 'r.deleted_at IS NULL AND ';
   const orderBy = (keys: readonly OrderKey[], params: SqlValue[]): string =>
@@ -103,38 +158,58 @@ export async function compileRunQuery(store: RunStore, options: FindRunsOptions 
     // A leaderboard: walk idx_obj_name in value order and stop at the limit, instead of computing the
     // value for every run and sorting (CROSS JOIN keeps the objective rows as the outer loop). Runs without a value come after, in a second step if needed.
     const stat = first.field.stat;
-    const rankedParams: SqlValue[] = [first.field.name, ...where.params];
+    // The order is (value NULLS LAST, rest, run_id): ranked rows have a value, unranked rows none. A cursor
+    // on a ranked row continues within the ranked rows, then all unranked rows; one on an unranked row
+    // (value null) continues within the unranked rows only.
+    const firstValue = position?.values[0] ?? null;
+    const restValues = position?.values.slice(1) ?? [];
+    const rankedAfter = afterTerm(
+      [{ sql: () => `ok.${stat}`, desc: first.desc }, ...rest.map(keyExpr)],
+      position?.values ?? [],
+    );
+    // Redundant with rankedAfter, but a range the objective index can seek to instead of walking from its start.
+    const seek =
+      firstValue !== null
+        ? ` AND ok.${stat} ${first.desc ? '<=' : '>='} ${bindValue(firstValue, rankedAfter.params)}`
+        : '';
+    const unrankedAfter =
+      position && firstValue === null ? afterTerm(rest.map(keyExpr), restValues) : { sql: '', params: [] };
+    const rankedParams: SqlValue[] = [first.field.name, ...where.params, ...rankedAfter.params];
     const ranked =
       `SELECT ok.run_key AS k, ok.${stat} AS v FROM run_objectives ok CROSS JOIN training_runs r ON r.run_key = ok.run_key ` +
-      `WHERE ok.objective_name = ? AND ok.${stat} IS NOT NULL AND ${live}${where.sql} ` +
+      `WHERE ok.objective_name = ? AND ok.${stat} IS NOT NULL AND ${live}${where.sql}${rankedAfter.sql}${seek} ` +
       `ORDER BY ${orderTerm(`ok.${stat}`, first.desc)}, ${orderBy(rest, rankedParams)}`;
     const rankedOuter: SqlValue[] = [];
     const rankedOrder = `${orderTerm('top.v', first.desc)}, ${orderBy(rest, rankedOuter)}`;
-    const unrankedParams: SqlValue[] = [...where.params, first.field.name];
+    const unrankedParams: SqlValue[] = [...where.params, ...unrankedAfter.params, first.field.name];
     const unranked =
-      `SELECT r.run_key AS k FROM training_runs r WHERE ${live}${where.sql} AND r.run_key NOT IN ` +
+      `SELECT r.run_key AS k FROM training_runs r WHERE ${live}${where.sql}${unrankedAfter.sql} AND r.run_key NOT IN ` +
       `(SELECT run_key FROM run_objectives WHERE objective_name = ? AND ${stat} IS NOT NULL) ORDER BY ${orderBy(rest, unrankedParams)}`;
     const unrankedOuter: SqlValue[] = [];
     const unrankedOrder = orderBy(rest, unrankedOuter);
-    const rankedDirect: SqlValue[] = [...selectParams, first.field.name, ...where.params];
+    const rankedDirect: SqlValue[] = [...selectParams, first.field.name, ...where.params, ...rankedAfter.params];
     const rankedDirectSql =
       `SELECT ${select} FROM run_objectives ok CROSS JOIN training_runs r ON r.run_key = ok.run_key ` +
-      `WHERE ok.objective_name = ? AND ok.${stat} IS NOT NULL AND ${live}${where.sql} ` +
+      `WHERE ok.objective_name = ? AND ok.${stat} IS NOT NULL AND ${live}${where.sql}${rankedAfter.sql}${seek} ` +
       `ORDER BY ${orderTerm(`ok.${stat}`, first.desc)}, ${orderBy(rest, rankedDirect)}`;
-    const unrankedDirect: SqlValue[] = [...selectParams, ...where.params, first.field.name];
+    const unrankedDirect: SqlValue[] = [...selectParams, ...where.params, ...unrankedAfter.params, first.field.name];
     const unrankedDirectSql =
-      `SELECT ${select} FROM training_runs r WHERE ${live}${where.sql} AND r.run_key NOT IN ` +
+      `SELECT ${select} FROM training_runs r WHERE ${live}${where.sql}${unrankedAfter.sql} AND r.run_key NOT IN ` +
       `(SELECT run_key FROM run_objectives WHERE objective_name = ? AND ${stat} IS NOT NULL) ORDER BY ${orderBy(rest, unrankedDirect)}`;
+    const rankedStep = step(ranked, rankedParams, rankedOrder, rankedOuter, {
+      sql: rankedDirectSql,
+      params: rankedDirect,
+    });
+    const unrankedStep = step(unranked, unrankedParams, unrankedOrder, unrankedOuter, {
+      sql: unrankedDirectSql,
+      params: unrankedDirect,
+    });
     return {
-      steps: [
-        step(ranked, rankedParams, rankedOrder, rankedOuter, { sql: rankedDirectSql, params: rankedDirect }),
-        step(unranked, unrankedParams, unrankedOrder, unrankedOuter, {
-          sql: unrankedDirectSql,
-          params: unrankedDirect,
-        }),
-      ],
+      steps: position && firstValue === null ? [unrankedStep] : [rankedStep, unrankedStep],
       limit,
       columns,
+      positionOf,
+      orderKeys,
     };
   }
   // A first page of a broad filter: rather than look up and sort every match (94 ms for 46,000 matches
@@ -150,17 +225,27 @@ export async function compileRunQuery(store: RunStore, options: FindRunsOptions 
     single && walkable && limit <= LATE_MATERIALIZATION_LIMIT ? await isBroad(store, single, maxRunKey) : false;
   // Same parameters as where.sql: for a key set the whole filter is `r.run_key IN (<keyset>)`.
   const innerWhere = broad && single ? `+r.run_key IN (${single.sql})` : where.sql;
-  const innerParams: SqlValue[] = [...where.params];
-  const inner = `SELECT r.run_key AS k FROM training_runs r WHERE ${live}${innerWhere} ORDER BY ${orderBy(orderKeys, innerParams)}`;
-  const outerParams: SqlValue[] = [];
-  const outerOrder = orderBy(orderKeys, outerParams);
-  const directParams: SqlValue[] = [...selectParams, ...where.params];
-  const directSql = `SELECT ${select} FROM training_runs r WHERE ${live}${where.sql} ORDER BY ${orderBy(orderKeys, directParams)}`;
-  return {
-    steps: [step(inner, innerParams, outerOrder, outerParams, { sql: directSql, params: directParams })],
-    limit,
-    columns,
+  const build = (after: { sql: string; params: SqlValue[] }): ((n: number) => QueryStep) => {
+    const innerParams: SqlValue[] = [...where.params, ...after.params];
+    const inner = `SELECT r.run_key AS k FROM training_runs r WHERE ${live}${innerWhere}${after.sql} ORDER BY ${orderBy(orderKeys, innerParams)}`;
+    const outerParams: SqlValue[] = [];
+    const outerOrder = orderBy(orderKeys, outerParams);
+    const directParams: SqlValue[] = [...selectParams, ...where.params, ...after.params];
+    const directSql = `SELECT ${select} FROM training_runs r WHERE ${live}${where.sql}${after.sql} ORDER BY ${orderBy(orderKeys, directParams)}`;
+    return step(inner, innerParams, outerOrder, outerParams, { sql: directSql, params: directParams });
   };
+  const after = afterTerm(orderKeys.map(keyExpr), position?.values ?? []);
+  const firstValue = position?.values[0] ?? null;
+  let steps = [build(after)];
+  if (position && firstValue !== null && first?.field.scope === 'column' && !attributeRef(first.field)) {
+    // After a row with a value in a plain column, the rest is: the rows from that value on (a range the
+    // column's index can seek to, rather than walking from its start on every page), then the NULLs.
+    const column = `r.${columnName(first.field, text)}`;
+    const seek = { sql: `${after.sql} AND ${column} ${first.desc ? '<=' : '>='} `, params: [...after.params] };
+    seek.sql += bindValue(firstValue, seek.params);
+    steps = [build(seek), build({ sql: ` AND ${column} IS NULL`, params: [] })];
+  }
+  return { steps, limit, columns, positionOf, orderKeys };
 }
 
 /** Above this many rows a query selects its columns directly instead of through late materialization. */
@@ -195,17 +280,12 @@ function isColumnStat(stat: string): boolean {
   return (OBJECTIVE_STAT_COLUMNS as readonly string[]).includes(stat);
 }
 
+/**
+ * The first `limit` matches (default 100) as one array, in order. For every match use findAllRuns or
+ * iterateRuns; for pages with a cursor, findRunsPage.
+ */
 export async function findRuns(store: RunStore, options: FindRunsOptions = {}): Promise<Row[]> {
-  const q = await compileRunQuery(store, options);
-  let rows: Row[] = [];
-  for (const step of q.steps) {
-    if (rows.length >= q.limit) break;
-    const { sql, params } = step(q.limit - rows.length);
-    // concat, not push(...): spreading ~150,000 rows as arguments overflows the stack.
-    rows = rows.concat(await store.all(sql, params));
-  }
-  // A step may leave out a LIMIT it judged unable to cut the result (see maxRunKey): the limit still holds.
-  return rows.length > q.limit ? rows.slice(0, q.limit) : rows;
+  return runSteps(store, await compileRunQuery(store, options));
 }
 
 export async function explainRuns(
@@ -247,23 +327,101 @@ export interface RunPage {
 }
 
 export interface FindRunsPageOptions extends FindRunsOptions {
+  /** Rows per page (default 100). */
+  limit?: number;
   /** The `next` of the previous page; absent or null for the first page. */
   after?: string | null;
 }
 
 /**
  * One page of matches: at most `limit` rows, and a cursor for the rest. Following `next` until it is null
- * visits every match exactly once, in order.
+ * visits every match exactly once, in order (as of each page's reading: a run whose sort values change
+ * between pages may move past the cursor or behind it).
+ *
+ * The cursor is a keyset: the last row's sort values and run_id, so a page costs the same wherever it
+ * starts, and runs written between pages neither shift nor repeat the rest. It is bound to the query's
+ * filter, order and includeDeleted; passing it to another query is an INVALID_INPUT error.
  */
-// Interface first; the cursor is an offset for now and becomes a keyset cursor (sort values + run_id).
 export async function findRunsPage(store: RunStore, options: FindRunsPageOptions = {}): Promise<RunPage> {
   const limit = options.limit ?? 100;
-  const offset = decodeCursor(options.after);
-  const q = await compileRunQuery(store, { ...options, limit: offset + limit + 1 });
-  const rows = await findRuns(store, { ...options, limit: offset + limit + 1 });
-  const page = rows.slice(offset, offset + limit);
-  const more = rows.length > offset + limit;
-  return { rows: page, columns: q.columns, next: more ? encodeCursor(offset + limit) : null };
+  if (!Number.isInteger(limit) || limit < 1)
+    throw new TraindbError('INVALID_INPUT', `page size must be a whole number >= 1, got ${limit}`);
+  const key = pagingKey(options);
+  const orderCount = (options.order ?? DEFAULT_ORDER).length;
+  const after = options.after ? decodeCursor(options.after, key, orderCount) : null;
+  // One row more than the page tells whether another page follows.
+  const q = await compileRunQueryAt(store, { ...options, limit: limit + 1 }, { after });
+  const rows = await runSteps(store, q);
+  const more = rows.length > limit;
+  const page = more ? rows.slice(0, limit) : rows;
+  let next: string | null = null;
+  if (more) {
+    const { sql, params } = q.positionOf(String(page[page.length - 1]![CURSOR_RUN_ID]));
+    const [found] = await store.all(sql, params);
+    if (!found)
+      throw new TraindbError('UNAVAILABLE', 'a run vanished while its page was read; retry', { transient: true });
+    next = encodeCursor(key, {
+      values: cursorValuesOf(found, q.orderKeys.length),
+      runId: String(page.at(-1)![CURSOR_RUN_ID]),
+    });
+  }
+  for (const row of page) delete row[CURSOR_RUN_ID];
+  return { rows: page, columns: q.columns, next };
+}
+
+/**
+ * Every match, page by page (each page one bounded query), up to `limit` rows in all when given.
+ * Memory stays at one page whatever the number of matches.
+ */
+export async function* iterateRuns(
+  store: RunStore,
+  options: FindRunsOptions & { pageSize?: number } = {},
+): AsyncGenerator<RunPage> {
+  const { pageSize = DEFAULT_PAGE_SIZE, limit, ...query } = options;
+  if (limit !== undefined && (!Number.isInteger(limit) || limit < 0))
+    throw new TraindbError('INVALID_INPUT', `limit must be a whole number >= 0, got ${limit}`);
+  let remaining = limit ?? Infinity;
+  let after: string | null = null;
+  while (remaining > 0) {
+    const page = await findRunsPage(store, { ...query, limit: Math.min(pageSize, remaining), after });
+    remaining -= page.rows.length;
+    yield page;
+    if (page.next === null) return;
+    after = page.next;
+  }
+}
+
+/** Every match as one array, read page by page. */
+export async function findAllRuns(store: RunStore, options: Omit<FindRunsOptions, 'limit'> = {}): Promise<Row[]> {
+  let rows: Row[] = [];
+  for await (const page of iterateRuns(store, options)) rows = rows.concat(page.rows);
+  return rows;
+}
+
+/** The page size of iterateRuns: the largest a page's late materialization serves. */
+export const DEFAULT_PAGE_SIZE = 999;
+
+async function runSteps(store: RunStore, q: CompiledQuery): Promise<Row[]> {
+  let rows: Row[] = [];
+  for (const step of q.steps) {
+    if (rows.length >= q.limit) break;
+    const { sql, params } = step(q.limit - rows.length);
+    // concat, not push(...): spreading ~150,000 rows as arguments overflows the stack.
+    rows = rows.concat(await store.all(sql, params));
+  }
+  // A step may leave out a LIMIT it judged unable to cut the result (see maxRunKey): the limit still holds.
+  return rows.length > q.limit ? rows.slice(0, q.limit) : rows;
+}
+
+/** What a cursor is bound to: the filter, the order (as parsed) and includeDeleted. */
+function pagingKey(options: FindRunsOptions): string {
+  const where =
+    options.where === undefined || typeof options.where === 'string' ? (options.where ?? '') : options.where;
+  const order = (options.order ?? DEFAULT_ORDER).map((o) => {
+    const { field, desc } = parseOrder(o);
+    return [fieldLabel(field), desc];
+  });
+  return queryKey([where, order, options.includeDeleted === true]);
 }
 
 /** How many runs match a filter (no limit). */
@@ -277,22 +435,4 @@ export async function countRuns(
   const live = options.includeDeleted ? '' : 'r.deleted_at IS NULL AND ';
   const rows = await store.all(`SELECT count(*) AS n FROM training_runs r WHERE ${live}${where.sql}`, where.params);
   return Number(rows[0]?.['n'] ?? 0);
-}
-
-function encodeCursor(offset: number): string {
-  return Buffer.from(JSON.stringify({ o: offset })).toString('base64url');
-}
-
-function decodeCursor(cursor: string | null | undefined): number {
-  if (cursor === undefined || cursor === null || cursor === '') return 0;
-  try {
-    const value = JSON.parse(Buffer.from(cursor, 'base64url').toString('utf8')) as { o?: unknown };
-    if (typeof value.o === 'number' && Number.isInteger(value.o) && value.o >= 0) return value.o;
-  } catch {
-    // fall through to the error below
-  }
-  throw new TraindbError(
-    'INVALID_INPUT',
-    `not a page cursor: '${cursor.slice(0, 80)}'; pass the 'next' of a previous page`,
-  );
 }

@@ -3,7 +3,7 @@ import { TraindbError } from '../core/errors.js';
 import type { Row, RunStore } from '../db/store.js';
 import type { FilterExpr, Scalar } from './filter/ast.js';
 import { combine } from './filter/parser.js';
-import { findRuns, type FindRunsOptions } from './find-runs.js';
+import { findAllRuns, findRuns, type FindRunsOptions } from './find-runs.js';
 
 /**
  * The seed document's query functions. Filter keys follow its convention:
@@ -11,7 +11,13 @@ import { findRuns, type FindRunsOptions } from './find-runs.js';
  */
 export type RunFilters = Readonly<Record<string, Scalar | readonly Scalar[]>>;
 
+/** Columns (default every run column), order and includeDeleted; `limit` caps the rows, which are all matches unless given. */
 export type QueryOptions = Omit<FindRunsOptions, 'where'>;
+
+/** Every match, as the seed's functions return (read page by page), or the first `limit` when given. */
+function allOrLimited(store: RunStore, options: FindRunsOptions): Promise<Row[]> {
+  return options.limit === undefined ? findAllRuns(store, options) : findRuns(store, options);
+}
 
 export function runFiltersToExpr(filters: RunFilters): FilterExpr {
   const items: FilterExpr[] = [];
@@ -42,7 +48,7 @@ export function runFiltersToExpr(filters: RunFilters): FilterExpr {
 
 /** `queryRuns({gradient_method: 'mgda', min_batch_size: 64, status: 'completed'})` */
 export async function queryRuns(store: RunStore, filters: RunFilters = {}, options: QueryOptions = {}): Promise<Row[]> {
-  return findRuns(store, { columns: ['*'], ...options, where: runFiltersToExpr(filters) });
+  return allOrLimited(store, { columns: ['*'], ...options, where: runFiltersToExpr(filters) });
 }
 
 export interface ObjectiveBounds {
@@ -78,5 +84,5 @@ export async function queryRunsByObjectives(
     if (bounds.max !== undefined) items.push({ kind: 'compare', field, op: '<=', value: bounds.max, position: 0 });
   }
   items.push(runFiltersToExpr(runFilters));
-  return findRuns(store, { columns: ['*'], ...options, where: combine('and', items) });
+  return allOrLimited(store, { columns: ['*'], ...options, where: combine('and', items) });
 }

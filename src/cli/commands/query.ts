@@ -1,17 +1,28 @@
 import { TraindbError } from '../../core/errors.js';
 import type { Command } from 'commander';
-import { explainRuns, findRuns, compileRunQuery } from '../../query/find-runs.js';
+import {
+  compileRunQuery,
+  countRuns,
+  DEFAULT_PAGE_SIZE,
+  explainRuns,
+  findAllRuns,
+  findRunsPage,
+  iterateRuns,
+} from '../../query/find-runs.js';
 import { compareGroups } from '../../query/compare.js';
 import { splitFieldList } from '../../query/field-list.js';
 import { formatRows, outputOptions, parseFormat, visible } from '../format.js';
-import { wholeNumber, withDatabaseOptions, withStore, type DatabaseFlags } from '../context.js';
+import { withDatabaseOptions, withStore, type DatabaseFlags } from '../context.js';
+import { writeCsv } from '../export/csv.js';
+import { writeJsonArray } from '../export/json.js';
+import { streamSink } from '../export/sink.js';
 
 interface QueryFlags extends DatabaseFlags {
   where?: string;
   mongo?: string;
   columns?: string;
   order?: string;
-  limit: string;
+  limit?: string;
   format: string;
   csvRaw?: boolean;
   explain?: boolean;
@@ -33,7 +44,10 @@ export function registerQuery(program: Command): void {
       )
       .option('-c, --columns <list>', 'comma-separated fields to show, or * for every column')
       .option('-o, --order <list>', 'comma-separated sort keys; prefix - for descending (default -created_at)')
-      .option('-n, --limit <n>', 'maximum rows', '100')
+      .option(
+        '-n, --limit <n|all>',
+        `maximum rows, or all; default all for json and csv, ${TABLE_ROWS} for the table (which says when more match)`,
+      )
       .option('--format <format>', 'table, json or csv', 'table')
       .option('--csv-raw', 'CSV cells exactly as stored (no quote before = + - @; see docs)')
       .option('--explain', 'print the SQL and the database plan instead of running the query')
@@ -42,26 +56,72 @@ export function registerQuery(program: Command): void {
     const format = parseFormat(flags.format);
     if (flags.mongo !== undefined && flags.where !== undefined)
       throw new TraindbError('INVALID_INPUT', 'give one filter: --where or --mongo, not both');
+    const limit = parseLimit(flags.limit);
     const options = {
       where: flags.mongo !== undefined ? parseMongo(flags.mongo) : flags.where,
       columns: list(flags.columns),
       order: list(flags.order),
-      limit: wholeNumber('--limit', flags.limit),
       includeDeleted: flags.includeDeleted ?? false,
     };
     await withStore(flags, async (store) => {
       if (flags.explain) {
-        const { sql, params, plan } = await explainRuns(store, options);
+        const { sql, params, plan } = await explainRuns(store, {
+          ...options,
+          limit: limit === 'all' ? Number.MAX_SAFE_INTEGER : (limit ?? TABLE_ROWS),
+        });
         console.log(
           `SQL:\n  ${sql}\nparameters: ${JSON.stringify(params)}\nplan:\n${plan.map((l) => `  ${l}`).join('\n')}`,
         );
         return;
       }
-      const { columns } = await compileRunQuery(store, options);
-      const rows = await findRuns(store, options);
-      console.log(formatRows(rows, format, columns, outputOptions(flags)));
+      if (format !== 'table') {
+        // Every match unless --limit says otherwise, page by page: memory stays at one page.
+        const pages = iterateRuns(store, {
+          ...options,
+          limit: limit === 'all' ? undefined : limit,
+          pageSize: DEFAULT_PAGE_SIZE,
+        });
+        const sink = streamSink(process.stdout);
+        if (format === 'csv') {
+          await writeCsv(pages, sink, (await compileRunQuery(store, options)).columns, {
+            safe: !flags.csvRaw,
+            terminal: process.stdout.isTTY === true,
+          });
+        } else await writeJsonArray(pages, sink);
+        await sink.close(true);
+        return;
+      }
+      if (limit === 'all') {
+        const rows = await findAllRuns(store, options);
+        const { columns } = await compileRunQuery(store, options);
+        console.log(formatRows(rows, format, columns, outputOptions(flags)));
+        return;
+      }
+      const page = await findRunsPage(store, { ...options, limit: limit ?? TABLE_ROWS });
+      console.log(formatRows(page.rows, format, page.columns, outputOptions(flags)));
+      if (page.next !== null) {
+        const total = await countRuns(store, options);
+        console.log(
+          `${page.rows.length} of ${total} shown: --limit N or --limit all for more, or traindb export for a file`,
+        );
+      }
     });
   });
+}
+
+/** Rows the table shows without --limit. */
+const TABLE_ROWS = 100;
+
+/** `--limit`: a whole number >= 1 or `all`; undefined when not given (each format has its default). */
+function parseLimit(text: string | undefined): number | 'all' | undefined {
+  if (text === undefined) return undefined;
+  if (text.trim().toLowerCase() === 'all') return 'all';
+  const n = Number(text);
+  if (text.trim() !== '' && Number.isInteger(n) && n >= 1) return n;
+  throw new TraindbError(
+    'INVALID_INPUT',
+    `--limit must be a whole number >= 1 or 'all', got '${text}' (for every match use --limit all)`,
+  );
 }
 
 interface CompareFlags extends DatabaseFlags {
