@@ -98,13 +98,16 @@ export function visibleMessage(text: string): string {
 export function jsonText(value: unknown): string {
   const marker = `bigint-${randomBytes(8).toString('hex')}:`;
   const text = JSON.stringify(value, (_key, v: unknown) => (typeof v === 'bigint' ? `${marker}${v}` : v), 2);
-  return text
-    .replace(new RegExp(`"${marker}(-?\\d+)"`, 'g'), '$1')
-    .replace(
-      /[\u007f-\u009f\u061c\u200b\u200e\u200f\u2028-\u202e\u2060-\u2069\ufeff]/g,
-      (ch) => `\\u${ch.charCodeAt(0).toString(16).padStart(4, '0')}`,
-    );
+  return text.replace(new RegExp(`"${marker}(-?\\d+)"`, 'g'), '$1').replace(JSON_UNSAFE, jsonEscape);
 }
+
+/** JSON.stringify output made terminal-safe: DEL, C1, bidi and U+2028/2029 as `\\uXXXX` (the same JSON value). */
+export function jsonSafe(text: string): string {
+  return text.replace(JSON_UNSAFE, jsonEscape);
+}
+
+const JSON_UNSAFE = /[\u007f-\u009f\u061c\u200b\u200e\u200f\u2028-\u202e\u2060-\u2069\ufeff]/g;
+const jsonEscape = (ch: string): string => `\\u${ch.charCodeAt(0).toString(16).padStart(4, '0')}`;
 
 const MAX_CELL_WIDTH = 60;
 

@@ -26,7 +26,7 @@ let store: RunStore;
 beforeAll(async () => {
   ({ dir, cleanup: rmDir } = tempDir());
   db = join(dir, 'runs.sqlite');
-  ({ store } = await openStore(db));
+  ({ store } = await openStore(db, { create: true }));
   const nodes = Array.from({ length: N }, (_, i) => {
     const node = makeRun({
       name: i % 10 === 0 ? `p${i}, "quoted"\nnext line` : `p${String(i).padStart(3, '0')}`,

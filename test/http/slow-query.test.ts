@@ -70,7 +70,7 @@ async function serveInChild(): Promise<string> {
     const { startReadPool } = await import(${JSON.stringify(`${dist}/app/read-pool.js`)});
     const { createHttpServer } = await import(${JSON.stringify(`${dist}/http/server.js`)});
     const db = process.env.TRAINDB_TEST_DB;
-    await openStore(db);
+    await openStore(db, { create: true });
     const reads = await startReadPool({ database: db, threads: 1, queryTimeoutMs: 60000, maxQueued: 4 });
     const server = createHttpServer({
       reads, checks: [], metrics: { contentType: 'text/plain', render: async () => '' },

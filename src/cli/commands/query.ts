@@ -116,11 +116,11 @@ const TABLE_ROWS = 100;
 function parseLimit(text: string | undefined): number | 'all' | undefined {
   if (text === undefined) return undefined;
   if (text.trim().toLowerCase() === 'all') return 'all';
-  const n = Number(text);
-  if (text.trim() !== '' && Number.isInteger(n) && n >= 1) return n;
+  const n = /^\d+$/.test(text) ? Number(text) : NaN;
+  if (Number.isSafeInteger(n) && n >= 1) return n;
   throw new TraindbError(
     'INVALID_INPUT',
-    `--limit must be a whole number >= 1 or 'all', got '${text}' (for every match use --limit all)`,
+    `--limit must be a whole number >= 1, got '${visible(text)}' (for every match use --limit all)`,
   );
 }
 

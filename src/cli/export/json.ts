@@ -1,5 +1,6 @@
 import type { RunPage } from '../../query/find-runs.js';
 import type { Sink } from './sink.js';
+import { jsonSafe } from '../format.js';
 
 /** JSON has no Infinity or NaN: they are written as the strings W&B itself uses, never as null. */
 export function jsonValue(_key: string, value: unknown): unknown {
@@ -12,7 +13,7 @@ export async function writeJsonArray(pages: AsyncIterable<RunPage>, sink: Sink):
   for await (const page of pages) {
     if (sink.gone) break;
     let chunk = '';
-    for (const row of page.rows) chunk += `${n++ === 0 ? '[\n' : ',\n'}  ${JSON.stringify(row, jsonValue)}`;
+    for (const row of page.rows) chunk += `${n++ === 0 ? '[\n' : ',\n'}  ${jsonSafe(JSON.stringify(row, jsonValue))}`;
     if (chunk) await sink.write(chunk);
   }
   await sink.write(n === 0 ? '[]\n' : '\n]\n');
@@ -25,7 +26,7 @@ export async function writeJsonLines(pages: AsyncIterable<RunPage>, sink: Sink):
   for await (const page of pages) {
     if (sink.gone) break;
     let chunk = '';
-    for (const row of page.rows) chunk += `${JSON.stringify(row, jsonValue)}\n`;
+    for (const row of page.rows) chunk += `${jsonSafe(JSON.stringify(row, jsonValue))}\n`;
     n += page.rows.length;
     if (chunk) await sink.write(chunk);
   }
