@@ -3,6 +3,7 @@ import { TraindbError } from '../core/errors.js';
 import type { Row, RunStore } from '../db/store.js';
 import type { FieldRef, FilterExpr } from './filter/ast.js';
 import { mongoToFilter } from './filter/mongo.js';
+import { InternalFilter } from './filter/internal.js';
 import { parseFilter } from './filter/parser.js';
 import { compileFilter, type Keyset } from './compile-filter.js';
 import { fieldLabel, fieldValueSql, parseField } from './field-sql.js';
@@ -21,8 +22,11 @@ export const DEFAULT_COLUMNS = [
 ] as const;
 
 export interface FindRunsOptions {
-  /** The filter: text in traindb's language, a W&B-style Mongo object, or an already-parsed tree. */
-  where?: string | FilterExpr | Record<string, unknown>;
+  /**
+   * The filter: text in traindb's language or a W&B-style Mongo object. (traindb's own code may pass a
+   * tree wrapped by `internalFilter`; a plain object is always read as Mongo, never as a tree.)
+   */
+  where?: string | Record<string, unknown> | InternalFilter;
   /** Result columns: any field (`batch_size`, `config.training.max_steps`, `objective.QED`), or `*` for every run column. */
   columns?: readonly string[];
   /** Sort keys: a field, optionally prefixed with `-` or followed by ` desc`. */
@@ -47,10 +51,11 @@ export interface CompiledQuery {
 
 type OrderKey = { field: FieldRef; desc: boolean };
 
-export function toFilterExpr(where: FindRunsOptions['where']): { expr: FilterExpr; text: string } {
+/** Text is parsed, anything else from a caller is a Mongo object (null, numbers, arrays are INVALID_FILTER). */
+export function toFilterExpr(where: unknown): { expr: FilterExpr; text: string } {
   if (where === undefined) return { expr: { kind: 'and', items: [] }, text: '' };
   if (typeof where === 'string') return { expr: parseFilter(where), text: where };
-  if ('kind' in where && typeof where['kind'] === 'string') return { expr: where as FilterExpr, text: '' };
+  if (InternalFilter.is(where)) return { expr: where.expr, text: '' };
   return { expr: mongoToFilter(where), text: JSON.stringify(where) };
 }
 
