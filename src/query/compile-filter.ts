@@ -208,7 +208,11 @@ function leaf(
   if (attr) {
     const keyId = ctx.keyIds.get(keyOf(attr));
     const condition = expr.kind === 'null' ? '' : valueCondition('value', expr, params, 'attribute', input);
-    if (keyId === undefined) return { sql: expr.kind === 'null' && !expr.negated ? '1 = 1' : '1 = 0', nullable: false };
+    if (keyId === undefined) {
+      // No run has the key (only tags may be absent): the condition was still checked, but binds nothing.
+      params.length = 0;
+      return { sql: expr.kind === 'null' && !expr.negated ? '1 = 1' : '1 = 0', nullable: false };
+    }
     params.unshift(keyId);
     // One seek per bucket of 512 runs (see migrations 004 and 007); without the bucket list, a scan of the key.
     const subquery = 'SELECT run_key FROM run_attributes WHERE key_id = ? AND run_bucket IN run_buckets';

@@ -63,6 +63,16 @@ export function toFilterExpr(where: unknown): { expr: FilterExpr; text: string }
 export async function compileRunQuery(store: RunStore, options: FindRunsOptions = {}): Promise<CompiledQuery> {
   const { expr, text } = toFilterExpr(options.where);
   const star = options.columns?.includes('*');
+  for (const [what, list, max] of [
+    ['columns', options.columns, MAX_COLUMNS],
+    ['sort keys', options.order, MAX_SORT_KEYS],
+  ] as const) {
+    if (list && list.length > max) {
+      throw new TraindbError('INVALID_INPUT', `${list.length} ${what} asked for; at most ${max} are accepted`, {
+        details: { limit: max },
+      });
+    }
+  }
   const columnFields = star ? [] : (options.columns ?? DEFAULT_COLUMNS).map((c) => parseField(c));
   const orderKeys = (options.order ?? ['-created_at']).map(parseOrder);
   const fields: FieldRef[] = [...collectFields(expr), ...columnFields, ...orderKeys.map((o) => o.field)];
@@ -167,6 +177,10 @@ export async function compileRunQuery(store: RunStore, options: FindRunsOptions 
     columns,
   };
 }
+
+/** Result columns per query; SQLite answers at most 2,000, and no table is read with more. */
+export const MAX_COLUMNS = 1000;
+const MAX_SORT_KEYS = 100;
 
 /** Above this many rows a query selects its columns directly instead of through late materialization. */
 const LATE_MATERIALIZATION_LIMIT = 1000;
