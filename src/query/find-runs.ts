@@ -73,7 +73,9 @@ export async function compileRunQuery(store: RunStore, options: FindRunsOptions 
       });
     }
   }
-  const columnFields = star ? [] : (options.columns ?? DEFAULT_COLUMNS).map((c) => parseField(c));
+  const columnFields = star
+    ? []
+    : (options.columns?.length ? options.columns : DEFAULT_COLUMNS).map((c) => parseField(c));
   const orderKeys = (options.order ?? ['-created_at']).map(parseOrder);
   const fields: FieldRef[] = [...collectFields(expr), ...columnFields, ...orderKeys.map((o) => o.field)];
   const ctx = await resolveFields(store, fields, text);
