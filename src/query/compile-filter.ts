@@ -245,7 +245,7 @@ export function objectiveStat(field: Extract<FieldRef, { scope: 'objective' }>):
   if (typeof stat !== 'string') throw badTree('an objective needs a statistic');
   if ((OBJECTIVE_STAT_COLUMNS as readonly string[]).includes(stat)) return stat;
   // Any other statistic (e.g. pass_rate) is read from stats_json, its name quoted as a SQL literal.
-  // eslint-disable-next-line no-control-regex
+
   if (/["\\\u0000-\u001f]/.test(stat)) {
     throw new TraindbError(
       'INVALID_FILTER',

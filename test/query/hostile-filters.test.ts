@@ -1,5 +1,6 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { isBadInput, TraindbError } from '../../src/core/errors.js';
+import type { TraindbError } from '../../src/core/errors.js';
+import { isBadInput } from '../../src/core/errors.js';
 import { ingestNodes } from '../../src/jobs/ingest.js';
 import { compareGroups } from '../../src/query/compare.js';
 import { compileFilter } from '../../src/query/compile-filter.js';
