@@ -56,7 +56,7 @@ export function toFilterExpr(where: unknown): { expr: FilterExpr; text: string }
   if (where === undefined) return { expr: { kind: 'and', items: [] }, text: '' };
   if (typeof where === 'string') return { expr: parseFilter(where), text: where };
   if (InternalFilter.is(where)) return { expr: where.expr, text: '' };
-  return { expr: mongoToFilter(where), text: JSON.stringify(where) };
+  return { expr: mongoToFilter(where), text: '' };
 }
 
 /** Builds the SQL for a run query after checking every field against the database. */

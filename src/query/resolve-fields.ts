@@ -38,11 +38,10 @@ export function columnName(field: Extract<FieldRef, { scope: 'column' }>, input:
   const name = Object.hasOwn(COLUMN_ALIASES, field.name) ? COLUMN_ALIASES[field.name]! : field.name;
   if (Object.hasOwn(ALL_RUN_COLUMNS, name) || name === 'run_key') return name;
   const hint = closest(name, Object.keys(ALL_RUN_COLUMNS));
-  throw new FilterError(
-    `unknown column '${field.name}'${hint ? `; did you mean '${hint}'?` : ''} (other attributes: config.<path>, summary."<key>", objective.<name>)`,
-    input,
-    field.position,
-  );
+  const message = `unknown column '${field.name}'${hint ? `; did you mean '${hint}'?` : ''} (other attributes: config.<path>, summary."<key>", objective.<name>)`;
+  // Without filter text (a Mongo object) there is nothing to point into: the message names the key.
+  if (input === '') throw new TraindbError('INVALID_FILTER', message, { details: { field: field.name } });
+  throw new FilterError(message, input, field.position);
 }
 
 export function collectFields(expr: FilterExpr, out: FieldRef[] = []): FieldRef[] {
