@@ -40,13 +40,16 @@ const ATTACK = JSON.stringify({
 
 describe('filters over HTTP', () => {
   it.each([
-    `/runs?mongo=${encodeURIComponent(ATTACK)}`,
-    `/compare?by=status&metric=summary.loss&mongo=${encodeURIComponent(ATTACK)}`,
-    `/runs?where=${encodeURIComponent('toString = 1')}`,
-    `/runs?columns=${encodeURIComponent('run_id is null or status')}`,
-    `/runs?where=${encodeURIComponent("run_name ~ '(?<=a)b'")}`,
-    `/runs?where=${encodeURIComponent(`${'('.repeat(5000)}status = 'x'${')'.repeat(5000)}`)}`,
-  ])('GET %s is a 400 without rows', async (path) => {
+    ['the tree attack on /runs', `/runs?mongo=${encodeURIComponent(ATTACK)}`],
+    [
+      'the tree attack on /compare',
+      `/compare?by=status&metric=${encodeURIComponent('summary."train/loss"')}&mongo=${encodeURIComponent(ATTACK)}`,
+    ],
+    ['a column named toString', `/runs?where=${encodeURIComponent('toString = 1')}`],
+    ['a column list that is not one field', `/runs?columns=${encodeURIComponent('run_id is null or status')}`],
+    ['a lookbehind', `/runs?where=${encodeURIComponent("run_name ~ '(?<=a)b'")}`],
+    ['5,000 parentheses', `/runs?where=${encodeURIComponent(`${'('.repeat(5000)}status = 'x'${')'.repeat(5000)}`)}`],
+  ])('%s is a 400 without rows', async (_label, path) => {
     const response = await fetch(`${base}${path}`);
     const body = (await response.json()) as Record<string, unknown>;
     expect(response.status).toBe(400);
