@@ -43,7 +43,7 @@ const COMPOUND_GROUP = 400;
 /** `in` lists longer than this are bound as one JSON array, whatever their length. */
 const IN_LIST_INLINE = 64;
 /** At most this many conditions in one filter, which keeps the statement within the parameter limit. */
-export const MAX_FILTER_CONDITIONS = 5000;
+export const MAX_FILTER_CONDITIONS = 1000;
 
 /**
  * Compiles a filter into a WHERE fragment over `training_runs r`. Every value is a bound parameter;

@@ -149,6 +149,13 @@ describe('bad input is INVALID_* (exit 2 / HTTP 400), never a crash', () => {
     expect(await names(Array.from({ length: 600 }, () => 'config.n >= 1').join(' and '))).toHaveLength(7);
   });
 
+  it('more than 1,000 conditions: a clear limit that points to an in list', async () => {
+    const many = Array.from({ length: 1001 }, (_, i) => `run_name = 'r${i}'`).join(' or ');
+    expect((await failure(names(many))).message).toMatch(
+      /more than 1000 conditions; combine values into one 'in' list/,
+    );
+  });
+
   it('520 tag terms (more than SQLite allows in one compound SELECT)', async () => {
     expect(await names(TAGS.map((t) => `tags = '${t}'`).join(' or '))).toEqual(['r1', 'r2']);
     expect(await names({ $or: TAGS.map((t) => ({ tags: t })) })).toEqual(['r1', 'r2']);
