@@ -1,14 +1,15 @@
 import type { SqlValue } from '../core/columns.js';
 import type { FieldRef } from './filter/ast.js';
-import { parseFilter } from './filter/parser.js';
+import { parseFieldRef } from './filter/parser.js';
 import { objectiveStat } from './compile-filter.js';
 import { attributeRef, columnName, type FieldContext } from './resolve-fields.js';
 
 /** Parses one field reference as the filter language spells it (`batch_size`, `config.a.b`, `objective.X`). */
 export function parseField(text: string): FieldRef {
-  const expr = parseFilter(`${text} is null`);
-  if (expr.kind !== 'null') throw new Error(`not a field: ${text}`);
-  return expr.field;
+  const field = parseFieldRef(text);
+  // Checked here, so an unknown column's message shows this field's text, not the filter's.
+  if (field.scope === 'column' && !attributeRef(field)) columnName(field, text);
+  return field;
 }
 
 /** A scalar SQL expression for a field's value on run `r` (for SELECT, ORDER BY and GROUP BY). */

@@ -3,6 +3,7 @@ import { TraindbError } from '../core/errors.js';
 import type { Row, RunStore } from '../db/store.js';
 import type { FieldRef, FilterExpr } from './filter/ast.js';
 import { mongoToFilter } from './filter/mongo.js';
+import { InternalFilter } from './filter/internal.js';
 import { parseFilter } from './filter/parser.js';
 import { compileFilter, type Keyset } from './compile-filter.js';
 import { fieldLabel, fieldValueSql, parseField } from './field-sql.js';
@@ -35,8 +36,11 @@ export const DEFAULT_COLUMNS = [
 const DEFAULT_ORDER: readonly string[] = ['-created_at'];
 
 export interface FindRunsOptions {
-  /** The filter: text in traindb's language, a W&B-style Mongo object, or an already-parsed tree. */
-  where?: string | FilterExpr | Record<string, unknown>;
+  /**
+   * The filter: text in traindb's language or a W&B-style Mongo object. (traindb's own code may pass a
+   * tree wrapped by `internalFilter`; a plain object is always read as Mongo, never as a tree.)
+   */
+  where?: string | Record<string, unknown> | InternalFilter;
   /** Result columns: any field (`batch_size`, `config.training.max_steps`, `objective.QED`), or `*` for every run column. */
   columns?: readonly string[];
   /** Sort keys: a field, optionally prefixed with `-` or followed by ` desc`. */
@@ -68,11 +72,12 @@ interface PagedQuery extends CompiledQuery {
   orderKeys: OrderKey[];
 }
 
-export function toFilterExpr(where: FindRunsOptions['where']): { expr: FilterExpr; text: string } {
+/** Text is parsed, anything else from a caller is a Mongo object (null, numbers, arrays are INVALID_FILTER). */
+export function toFilterExpr(where: unknown): { expr: FilterExpr; text: string } {
   if (where === undefined) return { expr: { kind: 'and', items: [] }, text: '' };
   if (typeof where === 'string') return { expr: parseFilter(where), text: where };
-  if ('kind' in where && typeof where['kind'] === 'string') return { expr: where as FilterExpr, text: '' };
-  return { expr: mongoToFilter(where), text: JSON.stringify(where) };
+  if (InternalFilter.is(where)) return { expr: where.expr, text: '' };
+  return { expr: mongoToFilter(where), text: '' };
 }
 
 /** Builds the SQL for a run query after checking every field against the database. */
@@ -96,7 +101,19 @@ async function compileRunQueryAt(
   const position = paging?.after ?? undefined;
   const { expr, text } = toFilterExpr(options.where);
   const star = options.columns?.includes('*');
-  const columnFields = star ? [] : (options.columns ?? DEFAULT_COLUMNS).map((c) => parseField(c));
+  for (const [what, list, max] of [
+    ['columns', options.columns, MAX_COLUMNS],
+    ['sort keys', options.order, MAX_SORT_KEYS],
+  ] as const) {
+    if (list && list.length > max) {
+      throw new TraindbError('INVALID_INPUT', `${list.length} ${what} asked for; at most ${max} are accepted`, {
+        details: { limit: max },
+      });
+    }
+  }
+  const columnFields = star
+    ? []
+    : (options.columns?.length ? options.columns : DEFAULT_COLUMNS).map((c) => parseField(c));
   const orderKeys = (options.order ?? DEFAULT_ORDER).map(parseOrder);
   const fields: FieldRef[] = [...collectFields(expr), ...columnFields, ...orderKeys.map((o) => o.field)];
   const ctx = await resolveFields(store, fields, text);
@@ -247,6 +264,10 @@ async function compileRunQueryAt(
   }
   return { steps, limit, columns, positionOf, orderKeys };
 }
+
+/** Result columns per query; SQLite answers at most 2,000, and no table is read with more. */
+export const MAX_COLUMNS = 1000;
+const MAX_SORT_KEYS = 100;
 
 /** Above this many rows a query selects its columns directly instead of through late materialization. */
 const LATE_MATERIALIZATION_LIMIT = 1000;

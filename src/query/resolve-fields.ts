@@ -34,14 +34,14 @@ export function keyOf(ref: { source: string; path: string }): string {
 
 /** Canonical column name for a column field, or a FilterError naming the closest real column. */
 export function columnName(field: Extract<FieldRef, { scope: 'column' }>, input: string): string {
-  const name = COLUMN_ALIASES[field.name] ?? field.name;
-  if (name in ALL_RUN_COLUMNS || name === 'run_key') return name;
+  // Own properties only: `toString` or `__proto__` must be unknown columns, not Object.prototype's members.
+  const name = Object.hasOwn(COLUMN_ALIASES, field.name) ? COLUMN_ALIASES[field.name]! : field.name;
+  if (Object.hasOwn(ALL_RUN_COLUMNS, name) || name === 'run_key') return name;
   const hint = closest(name, Object.keys(ALL_RUN_COLUMNS));
-  throw new FilterError(
-    `unknown column '${field.name}'${hint ? `; did you mean '${hint}'?` : ''} (other attributes: config.<path>, summary."<key>", objective.<name>)`,
-    input,
-    field.position,
-  );
+  const message = `unknown column '${field.name}'${hint ? `; did you mean '${hint}'?` : ''} (other attributes: config.<path>, summary."<key>", objective.<name>)`;
+  // Without filter text (a Mongo object) there is nothing to point into: the message names the key.
+  if (input === '') throw new TraindbError('INVALID_FILTER', message, { details: { field: field.name } });
+  throw new FilterError(message, input, field.position);
 }
 
 export function collectFields(expr: FilterExpr, out: FieldRef[] = []): FieldRef[] {
@@ -79,10 +79,13 @@ export async function resolveFields(
       if (ref.source === 'meta') continue; // no run has tags yet: matches nothing, not an error
       const known = (await store.listAttributeKeys(ref.source)).map((k) => k.path);
       const hint = closest(ref.path, known);
+      const field = `${ref.source}.${quotePath(ref.path)}`;
+      const suggestion = hint === null ? undefined : `${ref.source}.${quotePath(hint)}`;
+      // Each door (CLI, HTTP, web page) adds its own way to list the known keys from `details`.
       throw new TraindbError(
         'UNKNOWN_ATTRIBUTE',
-        `no run has ${ref.source}.${quotePath(ref.path)}${hint ? `; did you mean ${ref.source}.${quotePath(hint)}?` : ''}` +
-          ` (list them with: traindb attributes --source ${ref.source})`,
+        `no run has ${field}${suggestion ? `; did you mean ${suggestion}?` : ''}`,
+        { details: { field, source: ref.source, ...(suggestion ? { suggestion } : {}) } },
       );
     }
     if (field.scope === 'objective') await checkObjective(store, field.name);
@@ -97,7 +100,14 @@ async function checkObjective(store: RunStore, name: string): Promise<void> {
   const hint = closest(name, names);
   throw new TraindbError(
     'UNKNOWN_ATTRIBUTE',
-    `no run has objective '${name}'${hint ? `; did you mean '${hint}'?` : ''} (list them with: traindb objectives)`,
+    `no run has objective '${name}'${hint ? `; did you mean '${hint}'?` : ''}`,
+    {
+      details: {
+        field: `objective.${/^[A-Za-z_][\w-]*$/.test(name) ? name : `"${name}"`}`,
+        source: 'objective',
+        ...(hint ? { suggestion: hint } : {}),
+      },
+    },
   );
 }
 

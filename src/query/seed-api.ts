@@ -4,6 +4,7 @@ import type { Row, RunStore } from '../db/store.js';
 import type { FilterExpr, Scalar } from './filter/ast.js';
 import { combine } from './filter/parser.js';
 import { findAllRuns, findRuns, type FindRunsOptions } from './find-runs.js';
+import { internalFilter } from './filter/internal.js';
 
 /**
  * The seed document's query functions. Filter keys follow its convention:
@@ -48,7 +49,7 @@ export function runFiltersToExpr(filters: RunFilters): FilterExpr {
 
 /** `queryRuns({gradient_method: 'mgda', min_batch_size: 64, status: 'completed'})` */
 export async function queryRuns(store: RunStore, filters: RunFilters = {}, options: QueryOptions = {}): Promise<Row[]> {
-  return allOrLimited(store, { columns: ['*'], ...options, where: runFiltersToExpr(filters) });
+  return allOrLimited(store, { columns: ['*'], ...options, where: internalFilter(runFiltersToExpr(filters)) });
 }
 
 export interface ObjectiveBounds {
@@ -84,5 +85,5 @@ export async function queryRunsByObjectives(
     if (bounds.max !== undefined) items.push({ kind: 'compare', field, op: '<=', value: bounds.max, position: 0 });
   }
   items.push(runFiltersToExpr(runFilters));
-  return allOrLimited(store, { columns: ['*'], ...options, where: combine('and', items) });
+  return allOrLimited(store, { columns: ['*'], ...options, where: internalFilter(combine('and', items)) });
 }

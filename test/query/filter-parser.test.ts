@@ -197,7 +197,7 @@ describe('parseFilter: operators', () => {
       kind: 'regex',
       field: col('run_name', 0),
       pattern: '^eager-\\d+$',
-      position: 0,
+      position: 11, // the pattern's offset, where a bad pattern is pointed at
     });
   });
 

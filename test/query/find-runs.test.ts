@@ -180,6 +180,12 @@ describe('answered from indexes, not by parsing JSON', () => {
     ["tags = 'baseline'", /SEARCH run_attributes USING PRIMARY KEY/],
     ['objective.COMT_activity > 0.8', /idx_obj_name /],
     ['objective.DRD5_activity.normalized_mean > 0.4', /idx_obj_normalized_mean/],
+    // A text bound is a range of the text values only; a negation looks up the runs it excludes.
+    ["config.gradient_method < 'n'", /PRIMARY KEY \(key_id=\? AND run_bucket=\? AND value>\? AND value<\?\)/],
+    ["tags not in ('baseline')", /PRIMARY KEY \(key_id=\? AND run_bucket=\? AND value=\?\)/],
+    ["config.gradient_method != 'mgda'", /PRIMARY KEY \(key_id=\? AND run_bucket=\? AND value=\?\)/],
+    ['batch_size >= 64', /SEARCH r USING INDEX idx_batch_size \(batch_size>\? AND batch_size<\?\)/],
+    [`config.training.batch_size in (${Array.from({ length: 100 }, (_, i) => i).join(', ')})`, /value=\?/],
   ])('%s', async (where, index) => {
     const { plan, sql } = await explainRuns(store, { where, order: ['run_id'] });
     expect(plan.join('\n')).toMatch(index);

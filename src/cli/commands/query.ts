@@ -163,6 +163,9 @@ export function registerCompare(program: Command): void {
         std: g.std,
         min: g.min,
         max: g.max,
+        // Values the statistics leave out, so a NaN-ridden group is not mistaken for a clean one.
+        non_finite: g.non_finite,
+        non_numeric: g.non_numeric,
       }));
       console.log(
         format === 'table'

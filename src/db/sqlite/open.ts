@@ -1,4 +1,5 @@
 import Database from 'better-sqlite3';
+import { RE2JS } from 're2js';
 import { mkdirSync } from 'node:fs';
 import { dirname } from 'node:path';
 import { TraindbError } from '../../core/errors.js';
@@ -31,7 +32,8 @@ export function openSqliteFile(path: string, options: { readonly?: boolean } = {
     db.pragma('cache_size = -16384');
   }
   db.pragma('foreign_keys = ON');
-  // REGEXP backs the filter language's `~` and W&B's `$regex`.
+  // REGEXP backs the filter language's `~` and W&B's `$regex`. RE2 matches in time linear in the
+  // value, so no pattern can stall the process (a backtracking engine took forever on `(a+)+$`).
   db.function('regexp', { deterministic: true }, (pattern: unknown, value: unknown) => {
     if (typeof pattern !== 'string' || value === null || value === undefined) return 0;
     return cachedRegex(pattern).test(String(value)) ? 1 : 0;
@@ -39,13 +41,18 @@ export function openSqliteFile(path: string, options: { readonly?: boolean } = {
   return db;
 }
 
-const regexCache = new Map<string, RegExp>();
-function cachedRegex(pattern: string): RegExp {
+const regexCache = new Map<string, RE2JS>();
+const REGEX_CACHE_SIZE = 256;
+
+/** Each pattern is compiled once and reused for every row (and later queries); least recently used go first. */
+function cachedRegex(pattern: string): RE2JS {
   let re = regexCache.get(pattern);
-  if (!re) {
-    re = new RegExp(pattern);
-    if (regexCache.size > 256) regexCache.clear();
-    regexCache.set(pattern, re);
+  if (re) regexCache.delete(pattern);
+  else {
+    // The filter compiler has validated the pattern; one reaching SQL another way fails the statement.
+    re = RE2JS.compile(pattern);
+    if (regexCache.size >= REGEX_CACHE_SIZE) regexCache.delete(regexCache.keys().next().value as string);
   }
+  regexCache.set(pattern, re);
   return re;
 }

@@ -21,6 +21,6 @@ export type FilterExpr =
   | { kind: 'compare'; field: FieldRef; op: ComparisonOp; value: Scalar; position: number }
   | { kind: 'in'; field: FieldRef; values: Scalar[]; negated: boolean; position: number }
   | { kind: 'like'; field: FieldRef; pattern: string; negated: boolean; position: number }
-  /** A regular expression match (W&B's `$regex`, or `~` in the text language). */
+  /** A regular expression match (W&B's `$regex`, or `~` in the text language); `position` is the pattern's. */
   | { kind: 'regex'; field: FieldRef; pattern: string; position: number }
   | { kind: 'null'; field: FieldRef; negated: boolean; position: number };

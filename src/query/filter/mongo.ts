@@ -6,11 +6,22 @@
 import { TraindbError } from '../../core/errors.js';
 import type { ComparisonOp, FieldRef, FilterExpr, Scalar } from './ast.js';
 import { scanQuoted } from './lexer.js';
-import { combine } from './parser.js';
+import { combine, MAX_FILTER_DEPTH } from './parser.js';
 
 /** Translates a W&B/MongoDB filter object; throws TraindbError('INVALID_FILTER') naming the offending key. */
 export function mongoToFilter(filter: unknown): FilterExpr {
-  return translateDocument(filter, 'the filter');
+  return translateDocument(filter, 'the filter', 0);
+}
+
+/** An own property of a lookup table: `constructor` or `__proto__` are keys like any other, never the prototype's. */
+function own<T>(table: Readonly<Record<string, T>>, key: string): T | undefined {
+  return Object.hasOwn(table, key) ? table[key] : undefined;
+}
+
+function checkDepth(depth: number): void {
+  if (depth > MAX_FILTER_DEPTH) {
+    throw invalid(`the filter nests $and/$or/$nor/$not more than ${MAX_FILTER_DEPTH} levels deep; simplify it`);
+  }
 }
 
 /** W&B's top-level run fields and the traindb columns that hold them. */
@@ -53,32 +64,45 @@ function isPlainObject(value: unknown): value is Record<string, unknown> {
 }
 
 /** A document is an implicit $and of its keys; `{}` matches everything. */
-function translateDocument(doc: unknown, where: string): FilterExpr {
+function translateDocument(doc: unknown, where: string, depth: number): FilterExpr {
+  checkDepth(depth);
   if (!isPlainObject(doc)) {
-    throw invalid(`${where} must be an object like {"state": "finished"}, got ${JSON.stringify(doc) ?? String(doc)}`);
+    throw invalid(`${where} must be an object like {"state": "finished"}, got ${shown(doc)}`);
   }
   return combine(
     'and',
-    Object.entries(doc).map(([key, value]) => translateEntry(key, value)),
+    Object.entries(doc).map(([key, value]) => translateEntry(key, value, depth)),
   );
 }
 
-function translateEntry(key: string, value: unknown): FilterExpr {
-  if (!key.startsWith('$')) return translateCondition(mongoField(key), key, value);
+/** A value as the user wrote it (JSON), shortened so a huge value does not flood the message. */
+function shown(value: unknown): string {
+  let text: string;
+  try {
+    text = JSON.stringify(value) ?? String(value);
+  } catch {
+    text = String(value);
+  }
+  return text.length > 200 ? `${text.slice(0, 200)}…` : text;
+}
+
+function translateEntry(key: string, value: unknown, depth: number): FilterExpr {
+  if (!key.startsWith('$')) return translateCondition(mongoField(key), key, value, depth);
   if (key !== '$and' && key !== '$or' && key !== '$nor') {
     throw invalid(`unsupported operator '${key}' at the top of a filter; accepted: ${LOGICAL}, or a field name`);
   }
   if (!Array.isArray(value) || value.length === 0) {
     throw invalid(`'${key}' takes a non-empty array of filter objects, e.g. {"${key}": [{"state": "finished"}]}`);
   }
-  const items = value.map((item, i) => translateDocument(item, `'${key}' item ${i}`));
+  const items = value.map((item, i) => translateDocument(item, `'${key}' item ${i}`, depth + 1));
   if (key === '$and') return combine('and', items);
   const any = combine('or', items);
   return key === '$or' ? any : { kind: 'not', expr: any };
 }
 
 /** The value of a field key: an operator object (`{"$gt": 1, "$lt": 5}` is an and) or a bare value ($eq). */
-function translateCondition(field: FieldRef, key: string, value: unknown): FilterExpr {
+function translateCondition(field: FieldRef, key: string, value: unknown, depth: number): FilterExpr {
+  checkDepth(depth);
   if (!isPlainObject(value)) return equals(field, key, value);
   const entries = Object.entries(value);
   if (entries.length === 0 || !entries.every(([op]) => op.startsWith('$'))) {
@@ -89,11 +113,11 @@ function translateCondition(field: FieldRef, key: string, value: unknown): Filte
   }
   return combine(
     'and',
-    entries.map(([op, arg]) => translateOperator(field, key, op, arg)),
+    entries.map(([op, arg]) => translateOperator(field, key, op, arg, depth)),
   );
 }
 
-function translateOperator(field: FieldRef, key: string, op: string, arg: unknown): FilterExpr {
+function translateOperator(field: FieldRef, key: string, op: string, arg: unknown, depth: number): FilterExpr {
   const position = 0;
   switch (op) {
     case '$eq':
@@ -115,14 +139,14 @@ function translateOperator(field: FieldRef, key: string, op: string, arg: unknow
     case '$nin':
       return membership(field, key, op, arg);
     case '$exists':
-      if (typeof arg !== 'boolean') throw invalid(`'${key}': $exists takes true or false, got ${JSON.stringify(arg)}`);
+      if (typeof arg !== 'boolean') throw invalid(`'${key}': $exists takes true or false, got ${shown(arg)}`);
       return { kind: 'null', field, negated: arg, position };
     case '$regex':
-      if (typeof arg !== 'string') throw invalid(`'${key}': $regex takes a string pattern, got ${JSON.stringify(arg)}`);
+      if (typeof arg !== 'string') throw invalid(`'${key}': $regex takes a string pattern, got ${shown(arg)}`);
       return { kind: 'regex', field, pattern: arg, position };
     case '$not':
       if (!isPlainObject(arg)) throw invalid(`'${key}': $not takes an operator object, e.g. {"$not": {"$gt": 5}}`);
-      return { kind: 'not', expr: translateCondition(field, key, arg) };
+      return { kind: 'not', expr: translateCondition(field, key, arg, depth + 1) };
     default:
       throw invalid(`'${key}': unsupported operator '${op}'; accepted: ${FIELD_OPERATORS}`);
   }
@@ -156,9 +180,7 @@ function membership(field: FieldRef, key: string, op: '$in' | '$nin', arg: unkno
 function scalar(key: string, op: string, value: unknown): Scalar {
   if (value === null || typeof value === 'string' || typeof value === 'boolean') return value;
   if (typeof value === 'number' && Number.isFinite(value)) return value;
-  throw invalid(
-    `'${key}': ${op} takes a string, finite number, boolean or null, got ${JSON.stringify(value) ?? String(value)}`,
-  );
+  throw invalid(`'${key}': ${op} takes a string, finite number, boolean or null, got ${shown(value)}`);
 }
 
 /** Maps a W&B filter key to a field: `config.<key>`, `summary_metrics.<key>`, `objective.<name>[.<stat>]`, or a column. */
@@ -166,7 +188,7 @@ function mongoField(key: string): FieldRef {
   const dot = key.indexOf('.');
   const head = dot < 0 ? key : key.slice(0, dot);
   const rest = dot < 0 ? '' : key.slice(dot + 1);
-  const scope = PATH_SCOPES[head];
+  const scope = own(PATH_SCOPES, head);
   if (scope) {
     // W&B stores config entries as {value, desc}, so its filters say `config.lr.value`.
     const path = scope === 'config' && rest.endsWith('.value') ? rest.slice(0, -'.value'.length) : rest;
@@ -181,7 +203,7 @@ function mongoField(key: string): FieldRef {
         ` (e.g. "config.${key}" or "summary_metrics.${key}")`,
     );
   }
-  return { scope: 'column', name: COLUMN_ALIASES[key] ?? key, position: 0 };
+  return { scope: 'column', name: own(COLUMN_ALIASES, key) ?? key, position: 0 };
 }
 
 /** `objective.<name>[.<stat>]`; a name containing dots is double-quoted, as in the text language. */

@@ -13,6 +13,20 @@ export function parseFilter(text: string): FilterExpr {
   return parser.parse();
 }
 
+/**
+ * Parses one field reference on its own (`batch_size`, `config.a.b`, `objective."x.y".raw_std`), for
+ * column lists, sort keys and group-by fields. Errors show only the text given.
+ */
+export function parseFieldRef(text: string): FieldRef {
+  return new Parser(text).parseFieldOnly();
+}
+
+/**
+ * How deeply parentheses and `not` may nest. Deeper input would exhaust the parser's stack (and
+ * SQLite's expression depth of 1000); 200 levels is far beyond anything written by hand.
+ */
+export const MAX_FILTER_DEPTH = 200;
+
 /** Joins and/or operands, flattening nested chains of the same kind into one `items` array. */
 export function combine(kind: 'and' | 'or', items: FilterExpr[]): FilterExpr {
   const [only] = items;
@@ -40,6 +54,8 @@ class Parser {
   private token: Token;
   /** The token before `token`, so messages can say "after '>'". */
   private previous: Token | undefined;
+  /** Current nesting of parentheses and `not`, capped at MAX_FILTER_DEPTH. */
+  private depth = 0;
 
   constructor(private readonly input: string) {
     this.lexer = new Lexer(input);
@@ -76,22 +92,48 @@ class Parser {
     return combine('and', items);
   }
 
+  parseFieldOnly(): FieldRef {
+    const token = this.token;
+    if (token.type !== 'path' && !(token.type === 'string' && token.quote === '"')) {
+      const hint = token.type === 'string' ? ' (field names are bare or "double-quoted")' : '';
+      this.fail(`expected a field name but found ${describe(token)}${hint}`);
+    }
+    const segments =
+      token.type === 'path' ? token.segments : [{ text: token.value, quoted: true, position: token.position }];
+    const field = this.resolveField(segments, token);
+    this.advance();
+    if (!this.atEnd()) this.fail(`expected one field name but found ${describe(this.token)} after '${token.source}'`);
+    return field;
+  }
+
   private parseNot(): FilterExpr {
+    if (this.isKeyword('not') || this.isPunct('(')) {
+      if (this.depth >= MAX_FILTER_DEPTH) {
+        this.fail(`the filter nests parentheses and 'not' more than ${MAX_FILTER_DEPTH} levels deep; simplify it`);
+      }
+      this.depth++;
+      try {
+        return this.parseNested();
+      } finally {
+        this.depth--;
+      }
+    }
+    return this.parsePredicate();
+  }
+
+  private parseNested(): FilterExpr {
     if (this.isKeyword('not')) {
       this.advance();
       return { kind: 'not', expr: this.parseNot() };
     }
-    if (this.isPunct('(')) {
-      const open = this.token;
-      this.advance();
-      const expr = this.parseOr();
-      if (!this.isPunct(')')) {
-        this.fail(`expected ')' to close the '(' at offset ${open.position} but found ${describe(this.token)}`);
-      }
-      this.advance();
-      return expr;
+    const open = this.token;
+    this.advance();
+    const expr = this.parseOr();
+    if (!this.isPunct(')')) {
+      this.fail(`expected ')' to close the '(' at offset ${open.position} but found ${describe(this.token)}`);
     }
-    return this.parsePredicate();
+    this.advance();
+    return expr;
   }
 
   private parsePredicate(): FilterExpr {
@@ -117,7 +159,8 @@ class Parser {
     }
     if (op.type === 'punct' && op.value === '~') {
       this.advance();
-      return { kind: 'regex', field, pattern: this.parseString('regular expression'), position };
+      const patternPosition = this.token.position;
+      return { kind: 'regex', field, pattern: this.parseString('regular expression'), position: patternPosition };
     }
     if (op.type === 'keyword') {
       const negated = op.keyword === 'not';
@@ -209,7 +252,7 @@ class Parser {
     if (empty) throw new FilterError('empty field name', this.input, empty.position);
     const [first, ...rest] = segments as [Segment, ...Segment[]];
     const head = first.text.toLowerCase();
-    const scope = PATH_SCOPES[head];
+    const scope = Object.hasOwn(PATH_SCOPES, head) ? PATH_SCOPES[head] : undefined;
     if (scope) {
       if (rest.length === 0) this.fail(`'${first.text}' needs a key after it, e.g. ${head}.learning_rate`, position);
       return { scope, path: rest.map((s) => s.text).join('.'), position };
