@@ -6,8 +6,10 @@ import {
   deriveFromStored,
   launchConfigJson,
   storedAttributes,
+  type DerivedFromStored,
   type StoredDocuments,
 } from '../../core/normalize/stored.js';
+import type { Attribute } from '../../core/normalize/attributes.js';
 import type { ExtractionMap } from '../../core/normalize/extraction.js';
 import type { LaunchOutcome, LaunchRegistration, UpsertOptions, UpsertOutcome } from '../store.js';
 import { EXTRACTABLE_COLUMNS } from '../../core/normalize/extraction.js';
@@ -134,6 +136,58 @@ export class SqliteRunWriter {
     // Marked so a later call does not index them twice; a W&B sync of the run replaces the mark.
     db.prepare("UPDATE training_runs SET source_hash = 'derived' WHERE source_hash IS NULL").run();
     return rows.length;
+  }
+
+  private queueStatements: Record<'pending' | 'queued' | 'run' | 'done' | 'failed', Statement> | undefined;
+
+  /**
+   * Indexes up to `limit` runs queued by migration 009's triggers (runs written by plain SQL): removes the
+   * index rows derived from the documents the index last saw, adds those of the stored row (if it still
+   * exists) and fills its empty extracted columns. Objectives are left to the SQL writer, who writes them
+   * (deriving them here would make its own `insert_objective` collide). A run whose documents cannot be
+   * indexed keeps its queue row with the reason. Call inside a write transaction; returns the runs taken.
+   */
+  indexQueuedRuns(limit: number, extraction?: ExtractionMap): number {
+    const db = this.db;
+    this.queueStatements ??= {
+      pending: db.prepare('SELECT 1 FROM run_index_queue WHERE failed IS NULL LIMIT 1'),
+      queued: db.prepare(
+        `SELECT run_key, indexed, config_json, final_metrics_json, system_metrics_json, tags_json
+         FROM run_index_queue WHERE failed IS NULL ORDER BY run_key LIMIT ?`,
+      ),
+      run: db.prepare(
+        `SELECT run_id, config_json, final_metrics_json, system_metrics_json, tags_json
+         FROM training_runs WHERE run_key = ?`,
+      ),
+      done: db.prepare('DELETE FROM run_index_queue WHERE run_key = ?'),
+      failed: db.prepare('UPDATE run_index_queue SET failed = ? WHERE run_key = ?'),
+    };
+    const q = this.queueStatements;
+    if (!q.pending.get()) return 0;
+    const queued = q.queued.all(limit) as Array<StoredDocuments & { run_key: number; indexed: number }>;
+    for (const entry of queued) {
+      const runKey = entry.run_key;
+      const row = q.run.get(runKey) as (StoredDocuments & { run_id: string }) | undefined;
+      let previous: Attribute[];
+      let derived: DerivedFromStored | undefined;
+      try {
+        previous = entry.indexed ? storedAttributes(entry) : [];
+        derived = row ? deriveFromStored(row, extraction) : undefined;
+      } catch (error) {
+        q.failed.run(`cannot index run_key ${runKey}: ${(error as Error).message}`, runKey);
+        continue;
+      }
+      // Deletes before this run's inserts are queued; other runs' queued rows have other run keys.
+      for (const a of previous)
+        this.s.deleteAttr!.run(this.keys.idFor(a.source, a.path), runBucket(runKey), a.value, runKey);
+      if (row && derived) {
+        for (const a of derived.attributes) this.queueAttribute(this.keys.idFor(a.source, a.path), a.value, runKey);
+        this.fillEmptyColumns(db, row.run_id, derived.values);
+      }
+      q.done.run(runKey);
+    }
+    this.flushAttributes();
+    return queued.length;
   }
 
   /**

@@ -7,6 +7,7 @@ import * as m005 from './005-objective-run-order-index.js';
 import * as m006 from './006-deferred-indexes.js';
 import * as m007 from './007-smaller-run-buckets.js';
 import * as m008 from './008-run-order-index.js';
+import * as m009 from './009-plain-sql-writes.js';
 
 export interface SqliteMigration {
   version: number;
@@ -15,4 +16,4 @@ export interface SqliteMigration {
 }
 
 /** Forward-only, in order. Never edit a shipped migration: add the next one. */
-export const SQLITE_MIGRATIONS: readonly SqliteMigration[] = [m001, m002, m003, m004, m005, m006, m007, m008];
+export const SQLITE_MIGRATIONS: readonly SqliteMigration[] = [m001, m002, m003, m004, m005, m006, m007, m008, m009];
