@@ -4,6 +4,8 @@ import { ingestNodes } from '../../src/jobs/ingest.js';
 import { findRuns } from '../../src/query/find-runs.js';
 import { openStore } from '../../src/db/open-store.js';
 import { migrateSqlite } from '../../src/db/sqlite/migrate.js';
+import { openSqliteFile } from '../../src/db/sqlite/open.js';
+import { SqliteStore } from '../../src/db/sqlite/sqlite-store.js';
 import { SQLITE_MIGRATIONS } from '../../src/db/sqlite/migrations/index.js';
 import type { RunStore } from '../../src/db/store.js';
 import { tempDir, tempStore } from '../helpers/db.js';
@@ -140,6 +142,18 @@ describe('plain SQL writes into a traindb database', () => {
     expect(await ids('config.sql_only = 1')).toEqual([]);
     expect(await ids("config.gradient_method = 'imtlg'")).toEqual(['lab/molecule-rl/w1']);
     expect(indexProblems(sql)).toEqual([]);
+  });
+
+  it('a store on a read-only connection (a query thread) finds runs written by SQL too', async () => {
+    const reader = new SqliteStore(openSqliteFile(path, { readonly: true }));
+    try {
+      sql.prepare('INSERT INTO training_runs (run_id, config_json) VALUES (?, ?)').run('s7', config({ ro: 7 }));
+      const rows = await findRuns(reader, { where: 'config.ro = 7', columns: ['run_id'] });
+      expect(rows.map((r) => r['run_id'])).toEqual(['s7']);
+      expect(indexProblems(sql)).toEqual([]);
+    } finally {
+      await reader.close();
+    }
   });
 
   it('live_runs holds the runs not marked deleted', async () => {

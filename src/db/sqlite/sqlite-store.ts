@@ -23,6 +23,7 @@ import { RowReader } from './read-rows.js';
 import { abandonedIndexes, deferIndexes, restoreIndexes } from './deferred-indexes.js';
 import type { ExtractionMap } from '../../core/normalize/extraction.js';
 import { TraindbError } from '../../core/errors.js';
+import { openSqliteFile } from './open.js';
 
 /**
  * The SQLite dialect of RunStore. better-sqlite3 is synchronous; the async surface exists so the same
@@ -300,30 +301,62 @@ export class SqliteStore implements RunStore {
   /**
    * Indexes the runs that plain SQL wrote since the last call (migration 009 queues them), so a query
    * sees them like any other run. Called before every read that depends on the index and inside every
-   * write transaction; with nothing queued it is one lookup of an empty table. Returns the runs indexed.
+   * write transaction; with nothing queued it is one lookup of an empty table. A store on a read-only
+   * connection (a query thread) indexes through a write connection of its own, opened on first need, so
+   * the wait for the write lock stays on that thread. Returns the runs indexed.
    */
   indexSqlWrites(): number {
-    if (!this.stmt('SELECT 1 FROM run_index_queue WHERE failed IS NULL LIMIT 1').get()) return 0;
+    if (!this.sqlWritesQueued()) return 0;
+    let target: { db: Database; writer: SqliteRunWriter };
+    try {
+      target = this.indexingConnection();
+    } catch (error) {
+      throw new TraindbError(
+        'UNAVAILABLE',
+        `runs written by another program wait to be indexed, and ${this.db.name} cannot be opened for writing: ${(error as Error).message}`,
+        { cause: error, transient: false },
+      );
+    }
     // One transaction per step: a large import by SQL does not hold the write lock for its whole indexing.
-    const step = this.db.transaction(() => this.writer.indexQueuedRuns(SQL_WRITES_PER_STEP, this.extraction));
+    const step = target.db.transaction(() => target.writer.indexQueuedRuns(SQL_WRITES_PER_STEP, this.extraction));
     let total = 0;
     try {
       for (let n; (n = step.immediate()) > 0;) total += n;
       return total;
     } catch (error) {
-      this.writer.forgetUncommittedKeys();
+      target.writer.forgetUncommittedKeys();
       const code = (error as { code?: unknown }).code;
       if (code === 'SQLITE_BUSY' || code === 'SQLITE_READONLY') {
         throw new TraindbError(
           'UNAVAILABLE',
           code === 'SQLITE_BUSY'
-            ? 'runs written by another program are waiting to be indexed and another process holds the write lock: try again'
-            : 'runs written by another program are waiting to be indexed, and this database is open read-only: open it once with write access',
+            ? 'runs written by another program wait to be indexed, and another process holds the write lock: try again'
+            : `runs written by another program wait to be indexed, and ${this.db.name} is read-only`,
           { cause: error, transient: code === 'SQLITE_BUSY' },
         );
       }
       throw error;
     }
+  }
+
+  private sqlWritesQueued(): boolean {
+    try {
+      return this.stmt('SELECT 1 FROM run_index_queue WHERE failed IS NULL LIMIT 1').get() !== undefined;
+    } catch (error) {
+      // A database not yet migrated to version 9 (a read-only store does not migrate): nothing is queued.
+      if (/no such table/i.test((error as Error).message)) return false;
+      throw error;
+    }
+  }
+
+  private sideConnection: { db: Database; writer: SqliteRunWriter } | undefined;
+  private indexingConnection(): { db: Database; writer: SqliteRunWriter } {
+    if (!this.db.readonly) return { db: this.db, writer: this.writer };
+    if (!this.sideConnection) {
+      const db = openSqliteFile(this.db.name);
+      this.sideConnection = { db, writer: new SqliteRunWriter(db) };
+    }
+    return this.sideConnection;
   }
 
   /** The body of indexSqlWrites; call inside a write transaction. */
@@ -404,6 +437,7 @@ export class SqliteStore implements RunStore {
   async close(): Promise<void> {
     if (this.closed) return;
     this.closed = true;
+    this.sideConnection?.db.close();
     this.db.close();
   }
 }
