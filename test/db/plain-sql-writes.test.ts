@@ -156,6 +156,15 @@ describe('plain SQL writes into a traindb database', () => {
     }
   });
 
+  it('a launch registered by traindb and deleted by SQL before any read leaves no index rows', async () => {
+    await store.registerLaunch({ runId: 'l1', config: { launch_only: { k: 1 } } });
+    const { n } = sql.prepare('SELECT count(*) AS n FROM run_index_queue').get() as { n: number };
+    expect(n).toBe(0);
+    sql.prepare("DELETE FROM training_runs WHERE run_id = 'l1'").run();
+    expect(await ids('config.launch_only.k = 1')).toEqual([]);
+    expect(indexProblems(sql)).toEqual([]);
+  });
+
   it('live_runs holds the runs not marked deleted', async () => {
     sql.prepare("UPDATE training_runs SET deleted_at = '2026-04-01' WHERE run_id = 's1'").run();
     const live = sql.prepare('SELECT run_id FROM live_runs').all() as Array<{ run_id: string }>;

@@ -238,6 +238,8 @@ export class SqliteRunWriter {
       now,
       now,
     );
+    // Migration 009 queues a row inserted without source_hash; this one is indexed right here.
+    db.prepare('DELETE FROM run_index_queue WHERE run_key = ?').run(runKey);
 
     const derived = deriveFromStored({ config_json: configJson, final_metrics_json: null }, extraction);
     // What the launcher said (custody) wins over the config.
