@@ -165,6 +165,23 @@ describe('plain SQL writes into a traindb database', () => {
     expect(indexProblems(sql)).toEqual([]);
   });
 
+  it('a run whose JSON cannot be indexed fails alone, with its run_key and the reason', async () => {
+    const deep = '{"a":'.repeat(5000) + '1' + '}'.repeat(5000);
+    sql.prepare('INSERT INTO training_runs (run_id, config_json) VALUES (?, ?)').run('deep', deep);
+    sql.prepare('INSERT INTO training_runs (run_id, config_json) VALUES (?, ?)').run('s8', config({ ok: 8 }));
+    expect(await ids('config.ok = 8')).toEqual(['s8']);
+    const failed = sql.prepare('SELECT run_key, failed FROM run_index_queue').all() as Array<{
+      run_key: number;
+      failed: string;
+    }>;
+    expect(failed).toHaveLength(1);
+    expect(failed[0]!.failed).toMatch(new RegExp(`^cannot index run_key ${failed[0]!.run_key}: .+`));
+    // Written again (here: deleted), it is retried and leaves nothing behind.
+    sql.prepare("DELETE FROM training_runs WHERE run_id = 'deep'").run();
+    await store.all('SELECT 1');
+    expect(sql.prepare('SELECT count(*) AS n FROM run_index_queue').get()).toEqual({ n: 0 });
+  });
+
   it('live_runs holds the runs not marked deleted', async () => {
     sql.prepare("UPDATE training_runs SET deleted_at = '2026-04-01' WHERE run_id = 's1'").run();
     const live = sql.prepare('SELECT run_id FROM live_runs').all() as Array<{ run_id: string }>;
