@@ -70,6 +70,12 @@ export class SqliteRunWriter {
          ON CONFLICT (run_id) DO UPDATE SET ${updates.join(', ')}, source_hash = excluded.source_hash,
            deleted_at = NULL, updated_at_db = excluded.updated_at_db`,
       ),
+      // A new run is a plain INSERT: an upsert on a table with UPDATE triggers (migration 009) costs more
+      // even when it inserts (15 µs per 9 KB row in isolation, about 60 µs per traindb run).
+      insertRun: db.prepare(
+        `INSERT INTO training_runs (${cols.join(', ')}, run_key, source_hash, deleted_at, created_at_db, updated_at_db)
+         VALUES (${cols.map(() => '?').join(', ')}, ?, ?, NULL, ?, ?)`,
+      ),
       objectiveNames: db.prepare('SELECT objective_name FROM run_objectives WHERE run_id = ?'),
       deleteObjective: db.prepare('DELETE FROM run_objectives WHERE run_id = ? AND objective_name = ?'),
       upsertObjective: db.prepare(
@@ -323,7 +329,7 @@ export class SqliteRunWriter {
     // Read before the row is overwritten: the index rows to remove are derived from the previous JSON.
     const previous = existing ? (this.s.oldDocs!.get(existing.run_id) as StoredDocuments | undefined) : undefined;
     const values: SqlValue[] = this.columns.map((c) => (c === 'run_id' ? runId : r[c]));
-    this.s.upsertRun!.run(...values, runKey, n.hash, now, now);
+    (existing ? this.s.upsertRun! : this.s.insertRun!).run(...values, runKey, n.hash, now, now);
     this.writeObjectives(runId, runKey, n, now, existing !== undefined);
     this.writeScaffolds(runId, n, now, existing !== undefined);
     this.writeAttributes(runKey, n, previous);

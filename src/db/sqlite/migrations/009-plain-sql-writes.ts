@@ -77,11 +77,14 @@ BEGIN
     ON CONFLICT (run_key) DO UPDATE SET failed = NULL;
 END;
 
-CREATE TRIGGER trg_runs_sql_update AFTER UPDATE OF config_json, final_metrics_json, system_metrics_json, tags_json
+-- BEFORE, reading the documents from the row, not OLD.config_json: a trigger that names OLD.<column> makes
+-- every UPDATE load that column, and traindb's writer would read each run's old JSON for nothing.
+CREATE TRIGGER trg_runs_sql_update BEFORE UPDATE OF config_json, final_metrics_json, system_metrics_json, tags_json
   ON training_runs WHEN NEW.source_hash IS OLD.source_hash
 BEGIN
   INSERT INTO run_index_queue (run_key, indexed, config_json, final_metrics_json, system_metrics_json, tags_json)
-    VALUES (OLD.run_key, 1, OLD.config_json, OLD.final_metrics_json, OLD.system_metrics_json, OLD.tags_json)
+    SELECT run_key, 1, config_json, final_metrics_json, system_metrics_json, tags_json FROM training_runs
+    WHERE rowid = OLD.rowid
     ON CONFLICT (run_key) DO UPDATE SET failed = NULL;
 END;
 
