@@ -65,7 +65,7 @@ export async function openStore(location: string, options: OpenStoreOptions = {}
   }
   try {
     const migration = migrateSqlite(db);
-    const store = new SqliteStore(db);
+    const store = new SqliteStore(db, { extraction: options.extraction });
     // Rows of a seed-v1 database get their objectives and attribute index now, once.
     if (migration.upgradedFromV1) await store.indexStoredRuns(options.extraction);
     // A bulk load that died before rebuilding the indexes it set aside: rebuild them now.

@@ -23,6 +23,8 @@ import { SqliteRunWriter, UNKNOWN_STATUS } from './run-writer.js';
 import { RowReader } from './read-rows.js';
 import { abandonedIndexes, deferIndexes, restoreIndexes } from './deferred-indexes.js';
 import type { ExtractionMap } from '../../core/normalize/extraction.js';
+import { TraindbError } from '../../core/errors.js';
+import { openSqliteFile } from './open.js';
 
 /**
  * The SQLite dialect of RunStore. better-sqlite3 is synchronous; the async surface exists so the same
@@ -37,9 +39,15 @@ export class SqliteStore implements RunStore {
   /** True between beginBulkLoad into an empty database and endBulkLoad: commits skip fsync. */
   private unsynced = false;
 
-  constructor(readonly db: Database) {
+  private readonly extraction: ExtractionMap | undefined;
+
+  constructor(
+    readonly db: Database,
+    options: { extraction?: ExtractionMap } = {},
+  ) {
     this.writer = new SqliteRunWriter(db);
     this.reader = new RowReader(db);
+    this.extraction = options.extraction;
   }
 
   async upsertRun(run: NormalizedRun, options: UpsertOptions = {}): Promise<UpsertOutcome> {
@@ -49,6 +57,8 @@ export class SqliteStore implements RunStore {
 
   async upsertBatch(runs: readonly NormalizedRun[], options: UpsertOptions = {}): Promise<UpsertOutcome[]> {
     const tx = this.db.transaction(() => {
+      // A run written by SQL and now by sync must be indexed first: the writer diffs against its stored JSON.
+      this.indexSqlWritesNow();
       const outcomes = runs.map((run) => this.writer.write(run, options));
       this.writer.flushAttributes();
       if (options.syncState) {
@@ -67,7 +77,10 @@ export class SqliteStore implements RunStore {
 
   /** See SqliteRunWriter.indexStoredRuns. */
   async indexStoredRuns(extraction?: ExtractionMap): Promise<number> {
-    const tx = this.db.transaction(() => this.writer.indexStoredRuns(this.db, extraction));
+    const tx = this.db.transaction(() => {
+      this.indexSqlWritesNow();
+      return this.writer.indexStoredRuns(this.db, extraction);
+    });
     try {
       return tx.immediate();
     } catch (error) {
@@ -136,6 +149,7 @@ export class SqliteStore implements RunStore {
   }
 
   async findAttributeKeys(refs: ReadonlyArray<{ source: AttributeSource; path: string }>): Promise<AttributeKey[]> {
+    this.indexSqlWrites();
     const stmt = this.db.prepare(
       'SELECT key_id AS keyId, source, path FROM attribute_keys WHERE source = ? AND path = ?',
     );
@@ -146,6 +160,7 @@ export class SqliteStore implements RunStore {
   }
 
   async listAttributeKeys(source?: AttributeSource): Promise<AttributeKey[]> {
+    this.indexSqlWrites();
     const sql = 'SELECT key_id AS keyId, source, path FROM attribute_keys';
     return (
       source
@@ -155,6 +170,7 @@ export class SqliteStore implements RunStore {
   }
 
   async all(sql: string, params: readonly SqlValue[] = []): Promise<Row[]> {
+    this.indexSqlWrites();
     return this.reader.all(sql, params);
   }
 
@@ -273,7 +289,10 @@ export class SqliteStore implements RunStore {
   }
 
   async registerLaunch(registration: LaunchRegistration, extraction?: ExtractionMap): Promise<LaunchOutcome> {
-    const tx = this.db.transaction(() => this.writer.registerLaunch(this.db, registration, extraction));
+    const tx = this.db.transaction(() => {
+      this.indexSqlWritesNow();
+      return this.writer.registerLaunch(this.db, registration, extraction);
+    });
     try {
       return tx.immediate();
     } catch (error) {
@@ -307,6 +326,74 @@ export class SqliteStore implements RunStore {
   async checkWritable(): Promise<void> {
     // Takes the write lock and releases it: fails on a read-only file, a full disk's lock, or a stuck writer.
     this.db.transaction(() => undefined).immediate();
+  }
+
+  /**
+   * Indexes the runs that plain SQL wrote since the last call (migration 009 queues them), so a query
+   * sees them like any other run. Called before every read that depends on the index and inside every
+   * write transaction; with nothing queued it is one lookup of an empty table. A store on a read-only
+   * connection (a query thread) indexes through a write connection of its own, opened on first need, so
+   * the wait for the write lock stays on that thread. Returns the runs indexed.
+   */
+  indexSqlWrites(): number {
+    if (!this.sqlWritesQueued()) return 0;
+    let target: { db: Database; writer: SqliteRunWriter };
+    try {
+      target = this.indexingConnection();
+    } catch (error) {
+      throw new TraindbError(
+        'UNAVAILABLE',
+        `runs written by another program wait to be indexed, and ${this.db.name} cannot be opened for writing: ${(error as Error).message}`,
+        { cause: error, transient: false },
+      );
+    }
+    // One transaction per step: a large import by SQL does not hold the write lock for its whole indexing.
+    const step = target.db.transaction(() => target.writer.indexQueuedRuns(SQL_WRITES_PER_STEP, this.extraction));
+    let total = 0;
+    try {
+      for (let n; (n = step.immediate()) > 0;) total += n;
+      return total;
+    } catch (error) {
+      target.writer.forgetUncommittedKeys();
+      const code = (error as { code?: unknown }).code;
+      if (code === 'SQLITE_BUSY' || code === 'SQLITE_READONLY') {
+        throw new TraindbError(
+          'UNAVAILABLE',
+          code === 'SQLITE_BUSY'
+            ? 'runs written by another program wait to be indexed, and another process holds the write lock: try again'
+            : `runs written by another program wait to be indexed, and ${this.db.name} is read-only`,
+          { cause: error, transient: code === 'SQLITE_BUSY' },
+        );
+      }
+      throw error;
+    }
+  }
+
+  private sqlWritesQueued(): boolean {
+    try {
+      return this.stmt('SELECT 1 FROM run_index_queue WHERE failed IS NULL LIMIT 1').get() !== undefined;
+    } catch (error) {
+      // A database not yet migrated to version 9 (a read-only store does not migrate): nothing is queued.
+      if (/no such table/i.test((error as Error).message)) return false;
+      throw error;
+    }
+  }
+
+  private sideConnection: { db: Database; writer: SqliteRunWriter } | undefined;
+  private indexingConnection(): { db: Database; writer: SqliteRunWriter } {
+    if (!this.db.readonly) return { db: this.db, writer: this.writer };
+    if (!this.sideConnection) {
+      const db = openSqliteFile(this.db.name);
+      this.sideConnection = { db, writer: new SqliteRunWriter(db) };
+    }
+    return this.sideConnection;
+  }
+
+  /** The body of indexSqlWrites; call inside a write transaction. */
+  private indexSqlWritesNow(): number {
+    let total = 0;
+    for (let n; (n = this.writer.indexQueuedRuns(SQL_WRITES_PER_STEP, this.extraction)) > 0;) total += n;
+    return total;
   }
 
   private readonly statements = new Map<string, Statement>();
@@ -380,9 +467,13 @@ export class SqliteStore implements RunStore {
   async close(): Promise<void> {
     if (this.closed) return;
     this.closed = true;
+    this.sideConnection?.db.close();
     this.db.close();
   }
 }
+
+/** Queued runs indexed per step (see indexSqlWrites). */
+const SQL_WRITES_PER_STEP = 500;
 
 interface ObservedRow {
   run_id: string;

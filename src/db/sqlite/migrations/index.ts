@@ -7,6 +7,7 @@ import * as m005 from './005-objective-run-order-index.js';
 import * as m006 from './006-deferred-indexes.js';
 import * as m007 from './007-smaller-run-buckets.js';
 import * as m008 from './008-run-order-index.js';
+import * as m009 from './009-plain-sql-writes.js';
 import * as m010 from './010-system-metric-paths.js';
 import * as m011 from './011-sync-failures.js';
 
@@ -26,6 +27,7 @@ export const SQLITE_MIGRATIONS: readonly SqliteMigration[] = [
   m006,
   m007,
   m008,
+  m009,
   m010,
   m011,
 ];
