@@ -22,7 +22,7 @@ describe('system metric paths', () => {
   it('are indexed without the system. prefix and read back from the JSON W&B sent', async () => {
     const t = tempDir();
     cleanup = t.cleanup;
-    const { store } = await openStore(join(t.dir, 'db.sqlite'));
+    const { store } = await openStore(join(t.dir, 'db.sqlite'), { create: true });
     try {
       await store.upsertRun(normalizeRun(node('a', { 'system.cpu': 50, 'system.gpu.0.temp': 70 })));
       await store.upsertRun(normalizeRun(node('b', { 'system.cpu': 5, 'system.gpu.0.temp': 40 })));
