@@ -14,8 +14,8 @@ import { tempStore } from '../helpers/db.js';
 import { testPool } from './read-pool-helper.js';
 
 /**
- * A genuinely slow query on real data that no index can serve: one run, ordered by 250 summary fields,
- * each read from every run's JSON (300,000 json_extract calls; 0.7-2 s here) for an answer of a few bytes.
+ * A genuinely slow query on real data that no index can serve: one run, ordered by 100 summary fields (the
+ * sort-key cap), each read from every run's JSON (120,000 json_extract calls) for an answer of a few bytes.
  * It ran on the event loop before, so /healthz waited for it.
  */
 let store: RunStore;
