@@ -72,7 +72,7 @@ type Handler = (
 
 /**
  * The daemon's HTTP API. Built here and started by the caller (`server.listen`), so tests bind it to
- * port 0. See docs/pending/http.md for the rules (auth, Host check, paging, limits).
+ * port 0. See the README's "HTTP API" section for the rules (auth, Host check, paging, limits).
  */
 export function createHttpServer(deps: HttpDeps): Server {
   const host = deps.host ?? '127.0.0.1';

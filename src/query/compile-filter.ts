@@ -57,7 +57,7 @@ export const MAX_FILTER_CONDITIONS = 1000;
  *  - objectives: `r.run_key IN (SELECT run_key FROM run_objectives WHERE objective_name = ? AND stat op ?)`,
  *    a range scan of idx_obj_name / idx_obj_normalized_mean.
  *
- * Semantics (docs/pending/filter.md, test/query/filter-semantics.cases.ts) are two-valued: a condition
+ * Semantics (README "The filter language", test/query/filter-semantics.cases.ts) are two-valued: a condition
  * on a missing value is false, and `not` turns it true. `a != v`, `not in`, `not like` mean `not (a = v)`
  * etc., so on a list (tags) they mean "no element", and a run without the value matches them. A text
  * bound compares only with text and a number bound only with numbers.

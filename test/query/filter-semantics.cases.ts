@@ -1,7 +1,7 @@
 /**
  * What a filter means, as data: a handful of runs and, for each filter (text or W&B Mongo object), the
  * runs it matches. Every engine (SQLite today, PostgreSQL later) must pass every case; the rules are
- * written out in docs/pending/filter.md:
+ * written out in the README ("The filter language"):
  *
  *  - Two-valued logic: a condition on a missing value (absent, null, NaN or an empty list) is false;
  *    `not` makes it true.

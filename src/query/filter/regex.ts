@@ -5,7 +5,7 @@ export const MAX_REGEX_LENGTH = 4096;
 
 /**
  * Why a pattern cannot be run, or null when it can. Patterns use RE2 syntax (linear-time matching: no
- * backreferences, no lookaround), the engine behind `~` and `$regex`; see docs/pending/filter.md.
+ * backreferences, no lookaround), the engine behind `~` and `$regex`; see the README's "The filter language".
  */
 export function regexProblem(pattern: string): string | null {
   if (pattern.length > MAX_REGEX_LENGTH) {
