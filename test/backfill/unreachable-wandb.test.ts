@@ -1,5 +1,5 @@
 import { spawn } from 'node:child_process';
-import { createServer } from 'node:net';
+import { freePort } from '../daemon/redis-server.js'; // nothing listens there: connections are refused
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
@@ -11,18 +11,6 @@ import { tempDir, tempStore } from '../helpers/db.js';
 const BIN = fileURLToPath(new URL('../../bin/traindb.js', import.meta.url));
 const KEY = 'unreachable-secret-key-5d1e9a7c3b';
 
-/** A loopback port nothing listens on: connections are refused. */
-async function closedPort(): Promise<number> {
-  return new Promise((resolve, reject) => {
-    const s = createServer();
-    s.once('error', reject);
-    s.listen(0, '127.0.0.1', () => {
-      const port = (s.address() as { port: number }).port;
-      s.close(() => resolve(port));
-    });
-  });
-}
-
 describe('backfill against a W&B that cannot be reached', () => {
   let store: RunStore;
   let cleanup: () => Promise<void>;
@@ -32,7 +20,7 @@ describe('backfill against a W&B that cannot be reached', () => {
   afterEach(async () => cleanup());
 
   it('says at once that it is retrying: what failed, the URL without secrets, attempt k of n, next attempt in N s', async () => {
-    const port = await closedPort();
+    const port = await freePort();
     const { dir, cleanup: removeDir } = tempDir();
     const child = spawn(
       process.execPath,
@@ -81,7 +69,7 @@ describe('backfill against a W&B that cannot be reached', () => {
   }, 30_000);
 
   it('ends with a clear error naming the URL and the attempts when the retries run out, writing nothing', async () => {
-    const port = await closedPort();
+    const port = await freePort();
     const events: WandbClientEvent[] = [];
     const client = createWandbClient({
       baseUrl: `http://127.0.0.1:${port}`,

@@ -6,7 +6,6 @@
 import type { WandbRunNode } from '../../core/wandb-run.js';
 import { checkCounts, decodeCursor, sliceConnection } from './connection.js';
 import type { ConnectionArgs } from './connection.js';
-import { offsetToCursor } from './cursors.js';
 import { compileFilters } from './filters.js';
 import { serverInfo } from './server-info.js';
 import type { RunStore, StoredProject } from './store.js';
@@ -298,44 +297,27 @@ export class ProjectView {
 
   async runs(args: RunsArgs, ctx: ResolverContext): Promise<unknown> {
     checkCounts(args);
-    let start = args.after ? decodeCursor(args.after, 'after') + 1 : 0;
+    const after = args.after ? decodeCursor(args.after, 'after') + 1 : 0;
     await ctx.beforePage({
       entity: this.p.entity,
       project: this.p.name,
-      offset: start,
+      offset: after,
       first: args.first ?? null,
       filters: typeof args.filters === 'string' ? args.filters : null,
       order: args.order ?? null,
     });
     // Evaluated after the hook, against the store as it is now: edits between pages shift offsets.
     const all = ctx.store.query(this.p, args.filters, args.order);
-    let end = all.length;
-    if (args.before) end = Math.min(end, decodeCursor(args.before, 'before'));
-    start = Math.min(start, all.length);
-    if (args.first != null) end = Math.min(end, start + Math.min(args.first, ctx.maxPageSize));
-    else if (args.last == null) end = Math.min(end, start + ctx.maxPageSize);
-    if (args.last != null) start = Math.max(start, end - Math.min(args.last, ctx.maxPageSize));
-    end = Math.max(start, end);
-    const slice = all.slice(start, end);
-    for (const node of slice) ctx.served.add(node.name);
+    const { edges, pageInfo, start } = sliceConnection(all, args, ctx.maxPageSize, (node) => new RunView(node, this));
+    for (const node of all.slice(start, start + edges.length)) ctx.served.add(node.name);
     ctx.recordPage({
       entity: this.p.entity,
       project: this.p.name,
       offset: start,
       requested: args.first ?? null,
-      returned: slice.length,
+      returned: edges.length,
     });
-    const edges = slice.map((node, i) => ({ node: new RunView(node, this), cursor: offsetToCursor(start + i) }));
-    return {
-      totalCount: all.length,
-      edges,
-      pageInfo: {
-        hasNextPage: end < all.length,
-        hasPreviousPage: start > 0,
-        startCursor: edges[0]?.cursor ?? null,
-        endCursor: edges[edges.length - 1]?.cursor ?? null,
-      },
-    };
+    return { totalCount: all.length, edges, pageInfo };
   }
 
   run(args: { name: string }, ctx: ResolverContext): RunView | null {
