@@ -3,6 +3,7 @@ import { fileURLToPath } from 'node:url';
 import { Worker } from 'node:worker_threads';
 import { TraindbError } from '../core/errors.js';
 import type { RunStore } from '../db/store.js';
+import { sqliteFileOf } from '../db/open-store.js';
 import { answerRead, type CompareRequest, type ReadRequest, type RunsPageRequest } from './read-queries.js';
 import { deserializeError, type ReadReply, type ReadWorkerData } from './read-protocol.js';
 
@@ -303,7 +304,7 @@ function threadLost(error: Error | null, reason: string, memoryMb: number): Erro
 
 /** The file behind a SQLite location, as openStore reads it. */
 function sqlitePath(location: string): string {
-  const path = location.replace(/^sqlite:\/\//i, '').replace(/^file:/i, '');
+  const path = sqliteFileOf(location);
   if (path === ':memory:' || path === '')
     throw new TraindbError('INVALID_CONFIG', 'query threads need a database file; an in-memory database has none');
   return path;

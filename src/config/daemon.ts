@@ -178,8 +178,19 @@ export function parseDuration(value: unknown): number | undefined {
 /** Shorter tokens can be guessed; the daemon refuses to start with one. */
 export const MIN_TOKEN_LENGTH = 32;
 
+/** Throws INVALID_CONFIG for an unfit API or read token (the daemon at start-up, the HTTP server when built). */
+export function assertTokens(token: string | undefined, readToken: string | undefined): void {
+  for (const [name, value] of [
+    ['TRAINDB_API_TOKEN', token],
+    ['TRAINDB_READ_TOKEN', readToken],
+  ] as const) {
+    const problem = tokenProblem(name, value);
+    if (problem) throw new TraindbError('INVALID_CONFIG', problem);
+  }
+}
+
 /** Why a token is unfit, or null. Its value is never part of the message. */
-export function tokenProblem(name: string, token: string | undefined): string | null {
+function tokenProblem(name: string, token: string | undefined): string | null {
   if (token === undefined) return null;
   if (token.length < MIN_TOKEN_LENGTH)
     return `${name} is ${token.length} characters long; use at least ${MIN_TOKEN_LENGTH} (e.g. the output of: openssl rand -hex 32)`;
@@ -209,13 +220,7 @@ export function validateDaemonConfig(config: TraindbConfig): void {
     );
   }
   const { host, token, readToken } = config.daemon.http;
-  for (const [name, value] of [
-    ['TRAINDB_API_TOKEN', token],
-    ['TRAINDB_READ_TOKEN', readToken],
-  ] as const) {
-    const problem = tokenProblem(name, value);
-    if (problem) throw new TraindbError('INVALID_CONFIG', problem);
-  }
+  assertTokens(token, readToken);
   if (!isLoopback(host) && !token) {
     throw new TraindbError(
       'INVALID_CONFIG',

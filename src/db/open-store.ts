@@ -36,7 +36,7 @@ export async function openStore(location: string, options: OpenStoreOptions = {}
       `PostgreSQL (${redactUrl(location)}) is not supported by this version yet; use a SQLite path such as traindb.sqlite`,
     );
   }
-  const path = location.replace(/^sqlite:\/\//i, '').replace(/^file:/i, '');
+  const path = sqliteFileOf(location);
   if (path === '') throw new TraindbError('INVALID_INPUT', 'the database path is empty', { details: { path } });
   if (!options.create && path !== ':memory:' && !existsSync(path)) {
     throw new TraindbError('NOT_FOUND', `no database at ${path} (openStore creates one only with { create: true })`, {
@@ -104,4 +104,9 @@ function notADatabase(error: unknown): boolean {
 /** Database URLs may carry a password; never print it. */
 export function redactUrl(url: string): string {
   return url.replace(/\/\/([^:@/]+):([^@/]+)@/, '//$1:***@');
+}
+
+/** The file behind a SQLite location: `sqlite://path`, `file:path` or a plain path. */
+export function sqliteFileOf(location: string): string {
+  return location.replace(/^sqlite:\/\//i, '').replace(/^file:/i, '');
 }

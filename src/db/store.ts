@@ -95,13 +95,17 @@ export interface LaunchOutcome {
   status: string | null;
 }
 
-/** Attachment columns people and tools set after the fact; null clears one. */
-export type Attachments = Partial<
-  Record<
-    'conversation_s3_key' | 'error_log_s3_key' | 'crash_report_s3_key' | 'crash_analysis_s3_key' | 'blog_post_url',
-    string | null
-  >
->;
+/** Attachment columns people and tools set after the fact (sync never overwrites them). */
+export const ATTACHMENT_FIELDS = [
+  'conversation_s3_key',
+  'error_log_s3_key',
+  'crash_report_s3_key',
+  'crash_analysis_s3_key',
+  'blog_post_url',
+] as const;
+
+/** Values for attachment columns; null clears one. */
+export type Attachments = Partial<Record<(typeof ATTACHMENT_FIELDS)[number], string | null>>;
 
 /** A status change the daemon infers without new W&B data (heartbeat staleness, deletion). */
 export interface ObservedChange {

@@ -6,7 +6,7 @@ import { readFileSync, statSync } from 'node:fs';
 import type { Writable } from 'node:stream';
 import type { WandbRunNode } from '../core/wandb-run.js';
 import type { IngestFailure } from '../jobs/ingest.js';
-import { readRunLines } from '../jobs/read-run-lines.js';
+import { readRunFile } from '../jobs/read-run-lines.js';
 
 /**
  * Streams runs as `{"runs":[...]}` (one run per line inside the array, so large files can be read back
@@ -91,7 +91,7 @@ export async function* streamRuns(
     throw new Error(`${path}: ${f.run}: ${f.reason}; large files need one run per line (use --jsonl)`);
   };
   let n = 0;
-  for await (const value of readRunLines(path, failures)) {
+  for await (const value of readRunFile(path, failures)) {
     if (failures[0]) fail(failures[0]);
     yield asNode(value, `${path}: run ${++n}`);
   }

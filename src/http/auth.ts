@@ -1,7 +1,6 @@
 import { createHash, timingSafeEqual } from 'node:crypto';
 import type { IncomingMessage } from 'node:http';
-import { isLoopback, tokenProblem } from '../config/daemon.js';
-import { TraindbError } from '../core/errors.js';
+import { assertTokens, isLoopback } from '../config/daemon.js';
 import { HttpError } from './respond.js';
 
 /** What an endpoint needs: nothing (probes, the API description), a read token, or the write token. */
@@ -29,13 +28,7 @@ export class Authorizer {
   readonly readsNeedToken: boolean;
 
   constructor(settings: AuthSettings) {
-    for (const [name, value] of [
-      ['TRAINDB_API_TOKEN', settings.token],
-      ['TRAINDB_READ_TOKEN', settings.readToken],
-    ] as const) {
-      const problem = tokenProblem(name, value);
-      if (problem) throw new TraindbError('INVALID_CONFIG', problem);
-    }
+    assertTokens(settings.token, settings.readToken);
     this.token = settings.token === undefined ? undefined : digest(settings.token);
     this.readToken = settings.readToken === undefined ? undefined : digest(settings.readToken);
     this.readsNeedToken = !isLoopback(settings.host);

@@ -1,5 +1,5 @@
 import { DEFAULT_PAGE_SIZE, MAX_COLUMNS, MAX_PAGE_SIZE } from '../app/read-queries.js';
-import { ATTACHMENT_FIELDS } from '../jobs/launch.js';
+import { ATTACHMENT_FIELDS } from '../db/store.js';
 import { MIN_TOKEN_LENGTH } from '../config/daemon.js';
 import { MAX_BODY_BYTES } from './respond.js';
 

@@ -4,7 +4,7 @@ import { isJsonObject, jsonDepth, MAX_JSON_DEPTH, reviveNonFinite, type JsonObje
 import { getPath, unwrapConfig } from '../core/normalize/config.js';
 import { launchIdText } from '../core/normalize/run.js';
 import type { ExtractionMap } from '../core/normalize/extraction.js';
-import type { Attachments, LaunchOutcome, RunStore } from '../db/store.js';
+import { ATTACHMENT_FIELDS, type Attachments, type LaunchOutcome, type RunStore } from '../db/store.js';
 
 export interface LaunchInput {
   /** The launch id; defaults to the config's launch id key. */
@@ -142,14 +142,6 @@ export function parseRunConfig(value: unknown): JsonObject {
     throw new TraindbError('INVALID_INPUT', 'the run config must be a mapping of keys (YAML or a JSON object)');
   return revived;
 }
-
-export const ATTACHMENT_FIELDS = [
-  'conversation_s3_key',
-  'error_log_s3_key',
-  'crash_report_s3_key',
-  'crash_analysis_s3_key',
-  'blog_post_url',
-] as const;
 
 /** Sets attachment columns; unknown fields are refused by name. An empty string or null clears one. */
 export async function annotateRun(store: RunStore, runId: string, fields: Record<string, unknown>): Promise<boolean> {

@@ -44,6 +44,3 @@ function openFile(path: string): Readable {
   // A large buffer: the scanner's per-chunk overhead is small, the fewer reads the better.
   return createReadStream(path, { highWaterMark: 1 << 20 });
 }
-
-/** The former one-run-per-line reader: every layout is streamed now. */
-export const readRunLines = readRunFile;

@@ -17,7 +17,7 @@ export interface RedisEvents {
 }
 
 /** Refusals that are a matter of configuration: retrying them would wait forever. */
-export function isPermanentRedisError(message: string): boolean {
+function isPermanentRedisError(message: string): boolean {
   return (
     /^(NOAUTH|WRONGPASS|NOPERM)\b/.test(message) ||
     /^ERR (invalid password|invalid DB index|DB index is out of range|Client sent AUTH, but no password is set|AUTH .*without any password configured)/i.test(

@@ -25,6 +25,7 @@ import { abandonedIndexes, deferIndexes, restoreIndexes } from './deferred-index
 import type { ExtractionMap } from '../../core/normalize/extraction.js';
 import { TraindbError } from '../../core/errors.js';
 import { openSqliteFile } from './open.js';
+import { ATTACHMENT_FIELDS } from '../store.js';
 
 /**
  * The SQLite dialect of RunStore. better-sqlite3 is synchronous; the async surface exists so the same
@@ -122,13 +123,13 @@ export class SqliteStore implements RunStore {
         new Date().toISOString(),
       );
     if (u.written?.length) {
-      const clear = this.db.prepare(
+      const clear = this.stmt(
         'DELETE FROM sync_failures WHERE wandb_entity = ? AND wandb_project = ? AND wandb_run_id = ?',
       );
       for (const run of u.written) clear.run(u.entity, u.project, run);
     }
     if (u.failures?.length) {
-      const record = this.db.prepare(
+      const record = this.stmt(
         `INSERT INTO sync_failures (wandb_entity, wandb_project, wandb_run_id, kind, reason, failed_at)
          VALUES (?, ?, ?, ?, ?, ?)
          ON CONFLICT (wandb_entity, wandb_project, wandb_run_id) DO UPDATE SET
@@ -140,12 +141,10 @@ export class SqliteStore implements RunStore {
   }
 
   async listSyncFailures(entity: string, project: string): Promise<SyncFailureRecord[]> {
-    return this.db
-      .prepare(
-        `SELECT wandb_run_id AS run, kind, reason, failed_at AS failedAt FROM sync_failures
-         WHERE wandb_entity = ? AND wandb_project = ? ORDER BY failed_at, wandb_run_id`,
-      )
-      .all(entity, project) as SyncFailureRecord[];
+    return this.stmt(
+      `SELECT wandb_run_id AS run, kind, reason, failed_at AS failedAt FROM sync_failures
+       WHERE wandb_entity = ? AND wandb_project = ? ORDER BY failed_at, wandb_run_id`,
+    ).all(entity, project) as SyncFailureRecord[];
   }
 
   async findAttributeKeys(refs: ReadonlyArray<{ source: AttributeSource; path: string }>): Promise<AttributeKey[]> {
@@ -302,13 +301,7 @@ export class SqliteStore implements RunStore {
   }
 
   async setAttachments(runId: string, attachments: Attachments): Promise<boolean> {
-    const allowed = [
-      'conversation_s3_key',
-      'error_log_s3_key',
-      'crash_report_s3_key',
-      'crash_analysis_s3_key',
-      'blog_post_url',
-    ];
+    const allowed: readonly string[] = ATTACHMENT_FIELDS;
     const entries = Object.entries(attachments).filter(([k, v]) => allowed.includes(k) && v !== undefined);
     const exists = this.stmt('SELECT 1 FROM training_runs WHERE run_id = ?');
     const tx = this.db.transaction(() => {
