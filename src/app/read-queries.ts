@@ -1,13 +1,13 @@
 import { TraindbError } from '../core/errors.js';
 import type { RunStore } from '../db/store.js';
 import { compareGroups } from '../query/compare.js';
-import { countRuns, findRunsPage, type FindRunsOptions } from '../query/find-runs.js';
+import { countRuns, findRunsPage, MAX_COLUMNS, type FindRunsOptions } from '../query/find-runs.js';
 
 /** Rows per page when none is asked for, and the most one page may hold (bounds memory and time per request). */
 export const DEFAULT_PAGE_SIZE = 100;
 export const MAX_PAGE_SIZE = 1000;
-/** The most result columns one query may ask for. */
-export const MAX_COLUMNS = 1000;
+/** The most result columns one query may ask for (the query layer's own limit). */
+export { MAX_COLUMNS };
 
 /**
  * A filter as it crosses a thread boundary: the filter language's text, or a Mongo object still as JSON

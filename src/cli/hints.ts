@@ -15,8 +15,6 @@ export function cliHint(error: unknown): string | undefined {
     return 'check --db / DATABASE_URL, or create one with: traindb migrate --db PATH (traindb ingest and traindb backfill also create it)';
   }
   if (error.code === 'UNKNOWN_ATTRIBUTE') {
-    // The query layer said this itself before the words moved to details; do not say it twice.
-    if (error.message.includes('list them with')) return undefined;
     const source = error.details?.['source'];
     if (source === 'objective') return 'list them with: traindb objectives';
     if (source === 'config' || source === 'summary' || source === 'system' || source === 'meta')

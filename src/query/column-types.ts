@@ -24,21 +24,7 @@ export async function scanColumnTypes(
   store: RunStore,
   options: Pick<FindRunsOptions, 'where' | 'columns' | 'includeDeleted'>,
 ): Promise<ResultColumnTypes> {
-  const { expr, text } = toFilterExpr(options.where);
-  const star = options.columns?.includes('*');
-  const columnFields: FieldRef[] = star ? [] : (options.columns ?? DEFAULT_COLUMNS).map((c) => parseField(c));
-  const ctx = await resolveFields(store, [...collectFields(expr), ...columnFields], text);
-  const params: SqlValue[] = [];
-  let columns: string[];
-  let exprs: string[];
-  if (star) {
-    const info = await store.all(`SELECT name FROM pragma_table_info('training_runs') ORDER BY cid`);
-    columns = info.map((r) => String(r['name']));
-    exprs = columns.map((c) => `r."${c.replace(/"/g, '""')}"`);
-  } else {
-    columns = columnFields.map(fieldLabel);
-    exprs = columnFields.map((f) => fieldValueSql(f, ctx, text, params));
-  }
+  const { expr, text, ctx, columns, exprs, params } = await resultColumnsOf(store, options);
   const where = compileFilter(expr, ctx, text);
   const live = options.includeDeleted ? '' : 'r.deleted_at IS NULL AND ';
   const types = new Map<string, Set<StorageClass>>(columns.map((c) => [c, new Set<StorageClass>()]));
@@ -54,4 +40,33 @@ export async function scanColumnTypes(
     }
   });
   return { columns, types };
+}
+
+/** The labels of a query's result columns (every run column for `*`), with every field checked. */
+export async function resultColumns(
+  store: RunStore,
+  options: Pick<FindRunsOptions, 'where' | 'columns'>,
+): Promise<string[]> {
+  return (await resultColumnsOf(store, options)).columns;
+}
+
+async function resultColumnsOf(store: RunStore, options: Pick<FindRunsOptions, 'where' | 'columns'>) {
+  const { expr, text } = toFilterExpr(options.where);
+  const star = options.columns?.includes('*');
+  const columnFields: FieldRef[] = star
+    ? []
+    : (options.columns?.length ? options.columns : DEFAULT_COLUMNS).map((c) => parseField(c));
+  const ctx = await resolveFields(store, [...collectFields(expr), ...columnFields], text);
+  const params: SqlValue[] = [];
+  let columns: string[];
+  let exprs: string[];
+  if (star) {
+    const info = await store.all(`SELECT name FROM pragma_table_info('training_runs') ORDER BY cid`);
+    columns = info.map((r) => String(r['name']));
+    exprs = columns.map((c) => `r."${c.replace(/"/g, '""')}"`);
+  } else {
+    columns = columnFields.map(fieldLabel);
+    exprs = columnFields.map((f) => fieldValueSql(f, ctx, text, params));
+  }
+  return { expr, text, ctx, columns, exprs, params };
 }

@@ -398,7 +398,7 @@ export async function* iterateRuns(
   store: RunStore,
   options: FindRunsOptions & { pageSize?: number } = {},
 ): AsyncGenerator<RunPage> {
-  const { pageSize = DEFAULT_PAGE_SIZE, limit, ...query } = options;
+  const { pageSize = ITERATE_PAGE_SIZE, limit, ...query } = options;
   if (limit !== undefined && (!Number.isInteger(limit) || limit < 0))
     throw new TraindbError('INVALID_INPUT', `limit must be a whole number >= 0, got ${limit}`);
   let remaining = limit ?? Infinity;
@@ -420,7 +420,7 @@ export async function findAllRuns(store: RunStore, options: Omit<FindRunsOptions
 }
 
 /** The page size of iterateRuns: the largest a page's late materialization serves. */
-export const DEFAULT_PAGE_SIZE = 999;
+export const ITERATE_PAGE_SIZE = 999;
 
 async function runSteps(store: RunStore, q: CompiledQuery): Promise<Row[]> {
   let rows: Row[] = [];

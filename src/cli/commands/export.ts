@@ -1,7 +1,7 @@
 import type { Command } from 'commander';
 import { TraindbError } from '../../core/errors.js';
-import { scanColumnTypes } from '../../query/column-types.js';
-import { DEFAULT_COLUMNS, DEFAULT_PAGE_SIZE, iterateRuns, type FindRunsOptions } from '../../query/find-runs.js';
+import { resultColumns, scanColumnTypes } from '../../query/column-types.js';
+import { DEFAULT_COLUMNS, ITERATE_PAGE_SIZE, iterateRuns, type FindRunsOptions } from '../../query/find-runs.js';
 import { splitFieldList } from '../../query/field-list.js';
 import { withDatabaseOptions, withStore, type DatabaseFlags } from '../context.js';
 import { writeCsv } from '../export/csv.js';
@@ -72,21 +72,20 @@ export function registerExport(program: Command): void {
       includeDeleted: flags.includeDeleted ?? false,
     };
     await withStore(flags, async (store) => {
-      // Typed formats need every column's types before the first row; the scan also checks every field.
-      const scan = await scanColumnTypes(store, options);
-      const pages = iterateRuns(store, { ...options, pageSize: DEFAULT_PAGE_SIZE });
+      const pages = iterateRuns(store, { ...options, pageSize: ITERATE_PAGE_SIZE });
       const sink: Sink = flags.out === undefined ? streamSink(process.stdout) : fileSink(flags.out);
       let ok = false;
       try {
         const n =
           format === 'csv'
-            ? await writeCsv(pages, sink, scan.columns, {
+            ? await writeCsv(pages, sink, await resultColumns(store, options), {
                 safe: !flags.csvRaw,
                 terminal: flags.out === undefined && process.stdout.isTTY === true,
               })
             : format === 'jsonl'
               ? await writeJsonLines(pages, sink)
-              : await writeParquet(pages, sink, scan);
+              : // Parquet declares every column's type before the first row: one pass over the matches finds them.
+                await writeParquet(pages, sink, await scanColumnTypes(store, options));
         ok = true;
         if (flags.out !== undefined) console.error(`exported ${n} run${n === 1 ? '' : 's'} to ${flags.out}`);
       } finally {

@@ -3,7 +3,7 @@ import type { Command } from 'commander';
 import {
   compileRunQuery,
   countRuns,
-  DEFAULT_PAGE_SIZE,
+  ITERATE_PAGE_SIZE,
   explainRuns,
   findAllRuns,
   findRunsPage,
@@ -79,7 +79,7 @@ export function registerQuery(program: Command): void {
         const pages = iterateRuns(store, {
           ...options,
           limit: limit === 'all' ? undefined : limit,
-          pageSize: DEFAULT_PAGE_SIZE,
+          pageSize: ITERATE_PAGE_SIZE,
         });
         const sink = streamSink(process.stdout);
         if (format === 'csv') {
